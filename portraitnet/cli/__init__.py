@@ -1,0 +1,1 @@
+"""The `portraitnet` command: one subcommand per file in this folder."""

@@ -1,0 +1,32 @@
+"""`portraitnet evaluate CHECKPOINT`: the paper's metric and more, a JSON report and a figure."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "Evaluate a checkpoint on a split (default: the test split it was trained for)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", type=Path, help="a best.pt / last.pt or the shipped model file")
+    parser.add_argument("--data-root", help="dataset folder (default: the checkpoint's)")
+    parser.add_argument("--split", help="split list path or name, or 'val' (default: the checkpoint's test list)")
+    parser.add_argument("--out", type=Path, help="folder for report.json and predictions.png")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--tolerance", type=float, default=3.0, help="boundary F-score tolerance in px")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluate import evaluate
+    report = evaluate(args.checkpoint, args.data_root, args.split, args.out, args.batch_size, args.tolerance,
+                      show_progress=not args.no_progress)
+    print(f"{report['images']} images of {report['split']} at {report['input_size']}x{report['input_size']}")
+    print(f"  official IoU (per image, input size): {100 * report['official_iou']:.2f}")
+    print(f"  dataset mIoU (two classes, pooled):   {100 * report['dataset_miou']:.2f}")
+    print(f"  full-resolution IoU (per image):      {100 * report['full_resolution_iou']:.2f}")
+    print(f"  boundary F-score ({report['boundary_tolerance_px']:g} px):          {100 * report['boundary_f']:.2f}")
+    if args.out:
+        print(f"report: {args.out / 'report.json'}, figure: {args.out / 'predictions.png'}")
+    return 0

@@ -1,0 +1,61 @@
+"""Entry point: parses the subcommand, runs it, and turns library errors into messages and exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..checkpoint import CheckpointError
+from ..data import DataError
+from . import check_data, evaluate, train
+
+SUBCOMMANDS = {"train": train, "evaluate": evaluate, "check-data": check_data}
+
+
+class _CurrentStdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time of the message (so redirection and capture work)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def setup_logging() -> None:
+    logger = logging.getLogger("portraitnet")
+    if not any(isinstance(h, _CurrentStdoutHandler) for h in logger.handlers):
+        handler = _CurrentStdoutHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portraitnet", description="PortraitNet portrait segmentation.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return int(args.run(args) or 0)
+    except (DataError, CheckpointError, ValueError, FileNotFoundError) as error:
+        print(f"portraitnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"portraitnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""`portraitnet train`: every TrainConfig field is a flag; a TOML config file sets many at once."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+from pathlib import Path
+
+from ..checkpoint import load_checkpoint
+from ..config import TrainConfig
+
+HELP = "Train PortraitNet (the paper's recipe by default); resume a stopped run with --resume."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file of config values (flags override it)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT_DIR/last.pt with its saved config (flags given here override it)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    knobs = parser.add_argument_group("config (defaults shown are the paper's)")
+    for field in fields(TrainConfig):
+        flag = "--" + field.name.replace("_", "-")
+        if field.type in ("bool", bool):
+            knobs.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"(default {field.default})")
+        else:
+            kind = {"int": int, "float": float}.get(str(field.type), str)
+            knobs.add_argument(flag, type=kind, default=None, metavar=field.name.upper(),
+                               help=f"(default {field.default!r})")
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Precedence: defaults, or the resumed run's saved config < config file < flags."""
+    flags = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    from_file = TrainConfig.read_file(args.config) if args.config is not None else {}
+    values = TrainConfig().to_dict()
+    if args.resume:
+        last = Path(flags.get("out_dir") or from_file.get("out_dir") or values["out_dir"]) / "last.pt"
+        if last.is_file():
+            values = load_checkpoint(last)["config"]
+    return TrainConfig.from_dict({**values, **from_file, **flags})
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import train  # torch-heavy import only when training
+    config = resolve_config(args)
+    summary = train(config, resume=args.resume, show_progress=not args.no_progress)
+    if summary["rank"] == 0:
+        print(f"best validation IoU {summary['best_val_iou']:.4f} at epoch {summary['best_epoch']}; "
+              f"model: {summary['out_dir']}/best.pt")
+    return 0

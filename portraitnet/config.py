@@ -1,0 +1,108 @@
+"""Every training knob in one dataclass; a TOML file and command-line flags fill it, checkpoints store it."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    # data
+    data_root: str = "../shared/data/eg1800"
+    train_list: str = "eg1800_train_present.txt"
+    test_list: str = "eg1800_test_present.txt"  # only used to leave duplicates of test images out of training
+    val_fraction: float = 0.1
+    max_train_samples: int = 0  # 0 = all; small values are for smoke tests
+    max_val_samples: int = 0
+    input_size: int = 224
+    # augmentation (the official code's ranges)
+    rotation_degrees: float = 45.0
+    scale_min: float = 0.5
+    scale_max: float = 1.5
+    shift: float = 0.25
+    flip_probability: float = 0.5
+    # losses: L = CE(A) + CE(A') + edge_weight * Focal(edge(A')) + consistency_weight * KL(q(A) || q(A')) * T^2
+    edge_loss: bool = True
+    edge_weight: float = 0.1
+    focal_gamma: float = 2.0
+    consistency_loss: bool = True
+    consistency_weight: float = 2.0
+    temperature: float = 1.0
+    edge_loss_on_original: bool = False  # also apply the focal edge loss to the A branch
+    consistency_both_ways: bool = False  # also pull A toward A' (A' detached)
+    # optimisation (the paper's: Adam 1e-3, wd 5e-4, batch 64, lr x0.95 every 20 epochs)
+    epochs: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    lr_schedule: str = "step"  # "step" or "cosine"
+    lr_step_epochs: int = 20
+    lr_gamma: float = 0.95
+    lr_min_ratio: float = 0.01  # cosine floor, as a fraction of lr
+    warmup_epochs: int = 0
+    ema_decay: float = 0.0  # 0 = off; e.g. 0.999 keeps an exponential moving average of the weights
+    # machinery
+    precision: str = "auto"  # auto: bf16 autocast on a CPU that supports it, fp16 AMP on CUDA; or "fp32"
+    channels_last: bool = True
+    device: str = "auto"
+    num_workers: int = 0
+    seed: int = 0
+    out_dir: str = "runs/paper"
+    init_from: str = ""  # warm start: take model weights from this checkpoint, nothing else
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        config = cls(**values)
+        config.validate()
+        return config
+
+    @staticmethod
+    def read_file(path: str | Path) -> dict[str, Any]:
+        """The values a TOML file sets (checked against the known keys), without filling in defaults."""
+        path = Path(path)
+        try:
+            values = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{path}: config file not found") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ValueError(f"{path}: not valid TOML ({error})") from None
+        try:
+            TrainConfig.from_dict({**TrainConfig().to_dict(), **values})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from None
+        return values
+
+    def validate(self) -> None:
+        if self.input_size <= 0 or self.input_size % 32:
+            raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
+        if self.lr_schedule not in ("step", "cosine"):
+            raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError("epochs and batch_size must be at least 1")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+
+    def lr_factor(self, epoch: int) -> float:
+        """Multiplier of lr during `epoch` (0-based)."""
+        if epoch < self.warmup_epochs:
+            return (epoch + 1) / (self.warmup_epochs + 1)
+        if self.lr_schedule == "step":
+            return self.lr_gamma ** (epoch // self.lr_step_epochs)
+        progress = (epoch - self.warmup_epochs) / max(1, self.epochs - self.warmup_epochs)
+        return self.lr_min_ratio + (1 - self.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))

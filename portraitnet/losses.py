@@ -1,0 +1,30 @@
+"""The three loss terms of PortraitNet: cross-entropy, the boundary focal loss, the consistency KL."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
+    """Mean over pixels of -(1 - p_t)^gamma * log p_t; gamma = 0 is plain cross-entropy.
+
+    logits (B, C, H, W), target (B, H, W) class indices.
+    """
+    log_probs = F.log_softmax(logits.float(), dim=1)
+    log_pt = log_probs.gather(1, target.long().unsqueeze(1)).squeeze(1)  # (B, H, W)
+    weight = (1 - log_pt.exp()).pow(gamma) if gamma else 1.0
+    return -(weight * log_pt).mean()
+
+
+def consistency_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
+                     temperature: float = 1.0) -> torch.Tensor:
+    """KL(q_teacher || q_student) * T^2 with q = softmax(logits / T), summed over classes, averaged over pixels.
+
+    The teacher (the prediction on the original image A) is detached: only the texture-changed branch A'
+    is pulled toward it.
+    """
+    teacher = F.softmax(teacher_logits.detach().float() / temperature, dim=1)
+    student_log = F.log_softmax(student_logits.float() / temperature, dim=1)
+    kl = (teacher * (torch.log(teacher.clamp_min(1e-12)) - student_log)).sum(dim=1)  # (B, H, W)
+    return kl.mean() * temperature ** 2

@@ -1,0 +1,379 @@
+"""The training recipe: data, the loss written out in plain sight, the loop, validation, checkpoints.
+
+Runs on one CPU or GPU, or under `torchrun --nproc_per_node=N` with DistributedDataParallel (gloo on CPU,
+nccl on CUDA); only rank 0 logs and saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from .augment import DeformationRanges
+from .checkpoint import (TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic)
+from .config import TrainConfig
+from .data import image_hashes, list_samples, remove_test_duplicates, split_validation
+from .dataset import PortraitDataset
+from .losses import consistency_loss, focal_loss
+from .metrics import foreground_iou
+from .model import PortraitNet
+
+log = logging.getLogger("portraitnet")
+
+
+# --- machinery: device, precision, distributed ---
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype, or None for plain fp32."""
+    if precision == "fp32":
+        return None
+    if precision == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        cpu_bf16 = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+        return torch.bfloat16 if cpu_bf16 else None
+    return torch.bfloat16 if precision == "bf16" else torch.float16
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed(device_name: str) -> tuple[Distributed, torch.device]:
+    """Read the environment torchrun sets; start the process group when there is more than one process."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Distributed(), resolve_device(device_name)
+    ddp = Distributed(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
+    device = resolve_device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", ddp.local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return ddp, device
+
+
+# --- exponential moving average of the weights ---
+
+class WeightEMA:
+    """A shadow copy of the model, averaged over steps with a decay that ramps up early in training,
+    so the average is useful from the first epochs. Buffers (BatchNorm statistics) are averaged too."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay = decay
+        self.shadow = {k: v.detach().float().clone() for k, v in model.state_dict().items()}
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for key, value in model.state_dict().items():
+            if value.is_floating_point():
+                self.shadow[key].mul_(decay).add_(value.detach().float(), alpha=1 - decay)
+            else:
+                self.shadow[key].copy_(value)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"shadow": self.shadow, "updates": self.updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.shadow = {k: v.float().clone() if v.is_floating_point() else v.clone() for k, v in state["shadow"].items()}
+        self.updates = int(state["updates"])
+
+
+# --- data ---
+
+def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDataset, PortraitDataset, dict[str, Any]]:
+    """Train and validation datasets: test duplicates left out, validation held out from the training list."""
+    root = Path(config.data_root)
+    train_samples = list_samples(root, config.train_list)
+    train_hashes = image_hashes(train_samples, threads)
+    dropped: list[str] = []
+    if config.test_list:
+        test_hashes = image_hashes(list_samples(root, config.test_list), threads)
+        train_samples, dropped = remove_test_duplicates(train_samples, train_hashes, test_hashes)
+    train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction, config.seed)
+    if config.max_train_samples:
+        train_samples = train_samples[:config.max_train_samples]
+    if config.max_val_samples:
+        val_samples = val_samples[:config.max_val_samples]
+    if not train_samples:
+        raise ValueError(f"{root}: no training samples left after the validation split")
+    ranges = DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
+                               config.flip_probability)
+    train_set = PortraitDataset(train_samples, config.input_size, augment=True, seed=config.seed, ranges=ranges,
+                                threads=threads)
+    val_set = PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)
+    info = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
+            "val_stems": [s.stem for s in val_samples]}
+    return train_set, val_set, info
+
+
+# --- the loss ---
+
+def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
+                 config: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2.
+
+    A and its texture-changed copy A' go through the network as one batch.
+    """
+    images = torch.cat([batch["image"], batch["textured"]])  # (2B, 3, S, S)
+    mask, edge = batch["mask"], batch["edge"]  # (B, S, S) each
+    if config.edge_loss:
+        mask_logits, edge_logits = model(images, with_edge=True)  # (2B, 2, S, S) each
+        edge_a, edge_t = edge_logits.float().chunk(2)
+    else:
+        mask_logits = model(images)
+    mask_a, mask_t = mask_logits.float().chunk(2)
+
+    terms: dict[str, torch.Tensor] = {
+        "ce": F.cross_entropy(mask_a, mask),
+        "ce_textured": F.cross_entropy(mask_t, mask),
+    }
+    loss = terms["ce"] + terms["ce_textured"]
+    if config.edge_loss:
+        terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma)
+        if config.edge_loss_on_original:
+            terms["edge"] = terms["edge"] + focal_loss(edge_a, edge, config.focal_gamma)
+        loss = loss + config.edge_weight * terms["edge"]
+    if config.consistency_loss:
+        terms["consistency"] = consistency_loss(mask_a, mask_t, config.temperature)
+        if config.consistency_both_ways:
+            terms["consistency"] = terms["consistency"] + consistency_loss(mask_t, mask_a, config.temperature)
+        loss = loss + config.consistency_weight * terms["consistency"]
+    return loss, {name: float(value.detach()) for name, value in terms.items()}
+
+
+# --- validation ---
+
+@torch.no_grad()
+def predict_masks(model: nn.Module, loader: DataLoader, device: torch.device, dtype: torch.dtype | None,
+                  channels_last: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(predicted mask, true mask) pairs at the input size, one per image."""
+    model.eval()
+    for batch in loader:
+        images = batch["image"].to(device)
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with autocast(device, dtype):
+            logits = model(images)
+        predicted = logits.float().argmax(1).cpu().numpy()
+        for pred, true in zip(predicted, batch["mask"].numpy()):
+            yield pred, true
+
+
+def validation_iou(model: nn.Module, dataset: PortraitDataset, config: TrainConfig, device: torch.device,
+                   dtype: torch.dtype | None, ddp: Distributed) -> float:
+    """Mean per-image foreground IoU at the input size; under DDP each rank takes a shard and the sums are pooled."""
+    indices = list(range(ddp.rank, len(dataset), ddp.world_size))
+    loader = DataLoader(torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size,
+                        num_workers=config.num_workers)
+    ious = [foreground_iou(p, t) for p, t in predict_masks(model, loader, device, dtype, config.channels_last)]
+    totals = torch.tensor([sum(ious), len(ious)], dtype=torch.float64)
+    if ddp.enabled:
+        dist.all_reduce(totals)
+    return float(totals[0] / max(1.0, float(totals[1])))
+
+
+# --- logging and curves ---
+
+def append_log(path: Path, record: dict[str, Any]) -> None:
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def truncate_log(path: Path, epochs_done: int) -> None:
+    """After a resume, drop records of epochs the checkpoint does not contain."""
+    records = [r for r in read_log(path) if r["epoch"] <= epochs_done]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+# --- the loop ---
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def train(config: TrainConfig, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+    """Train for config.epochs epochs (continuing from out_dir/last.pt when resume is set).
+
+    Writes out_dir/last.pt (full state), out_dir/best.pt (model file of the best validation epoch),
+    out_dir/log.jsonl and out_dir/curves.png. Returns a summary.
+    """
+    config.validate()
+    ddp, device = setup_distributed(config.device)
+    out_dir = Path(config.out_dir)
+    last_path, best_path, log_path = out_dir / "last.pt", out_dir / "best.pt", out_dir / "log.jsonl"
+    torch.manual_seed(config.seed)
+
+    train_set, val_set, data_info = build_datasets(config)
+    if ddp.is_main:
+        log.info("data: %d train, %d validation; left out as duplicates of test images: %s",
+                 data_info["train"], data_info["val"], ", ".join(data_info["dropped_test_duplicates"]) or "none")
+    per_rank_batch = max(1, config.batch_size // ddp.world_size)
+    sampler = DistributedSampler(train_set, num_replicas=ddp.world_size, rank=ddp.rank, shuffle=True,
+                                 seed=config.seed, drop_last=False)
+    loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, drop_last=True,
+                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0)
+    if len(loader) == 0:
+        raise ValueError(f"batch size {per_rank_batch} per process exceeds the {len(train_set) // ddp.world_size} "
+                         "training samples each process gets; lower batch_size")
+
+    model = PortraitNet().to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    ema = WeightEMA(model, config.ema_decay) if config.ema_decay else None
+    dtype = resolve_precision(config.precision, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+
+    start_epoch, best_iou, best_epoch = 0, -1.0, -1
+    if resume and last_path.is_file():
+        state = load_checkpoint(last_path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        if ema is not None and state.get("ema_state") is not None:
+            ema.load_state_dict(state["ema_state"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, best_iou, best_epoch = state["epoch"], state["best_val_iou"], state["best_epoch"]
+        if ddp.is_main:
+            truncate_log(log_path, start_epoch)
+            log.info("resumed from %s after epoch %d (best validation IoU %.4f at epoch %d)",
+                     last_path, start_epoch, best_iou, best_epoch)
+    elif resume and ddp.is_main:
+        log.info("no checkpoint at %s: starting from scratch", last_path)
+    elif config.init_from:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                               for k, v in model_weights(load_checkpoint(config.init_from)).items()})
+        if ema is not None:
+            ema = WeightEMA(model, config.ema_decay)
+        if ddp.is_main:
+            log.info("warm start: weights from %s", config.init_from)
+    if ddp.is_main and not resume:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        log_path.unlink(missing_ok=True)
+
+    net: nn.Module = model
+    if ddp.enabled:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                                  find_unused_parameters=not config.edge_loss)
+    eval_model = PortraitNet().to(device)
+    if config.channels_last:
+        eval_model = eval_model.to(memory_format=torch.channels_last)
+
+    interactive = sys.stderr.isatty()
+    for epoch in range(start_epoch, config.epochs):
+        lr = config.lr * config.lr_factor(epoch)
+        set_lr(optimizer, lr)
+        sampler.set_epoch(epoch)
+        train_set.set_epoch(epoch)
+        net.train()
+        sums: dict[str, float] = {}
+        steps = 0
+        started = time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not (show_progress and ddp.is_main),
+                   mininterval=0.5 if interactive else 30, leave=False)
+        for batch in bar:
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            if config.channels_last:
+                for key in ("image", "textured"):
+                    batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
+            with autocast(device, dtype):
+                loss, terms = compute_loss(net, batch, config)
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch + 1}, step {steps + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            if ema is not None:
+                ema.update(model)
+            steps += 1
+            sums["loss"] = sums.get("loss", 0.0) + loss.item()
+            for name, value in terms.items():
+                sums[name] = sums.get(name, 0.0) + value
+            bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}")
+        train_seconds = time.perf_counter() - started
+
+        eval_model.load_state_dict(ema.shadow if ema is not None else model.state_dict())
+        val_iou = validation_iou(eval_model, val_set, config, device, dtype, ddp)
+        seconds = time.perf_counter() - started
+        epochs_done = epoch + 1
+        improved = val_iou > best_iou
+        if improved:
+            best_iou, best_epoch = val_iou, epochs_done
+        if ddp.is_main:
+            record = {"epoch": epochs_done, "lr": lr, **{k: v / steps for k, v in sums.items()},
+                      "val_iou": val_iou, "best_val_iou": best_iou,
+                      "images_per_s": steps * per_rank_batch * ddp.world_size / train_seconds,
+                      "seconds": seconds}
+            if improved:
+                save_atomic(model_payload(eval_model.state_dict(), config.to_dict(), epoch=epochs_done,
+                                          metrics={"val_iou": val_iou}, data=data_info), best_path)
+            save_atomic({
+                "format": TRAINING_FORMAT, "config": config.to_dict(), "epoch": epochs_done,
+                "model": model.state_dict(), "ema": ema.shadow if ema is not None else None,
+                "ema_state": ema.state_dict() if ema is not None else None,
+                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "torch_rng": torch.get_rng_state(), "best_val_iou": best_iou, "best_epoch": best_epoch,
+            }, last_path)
+            append_log(log_path, record)
+            from .plots import plot_curves  # matplotlib only where curves are drawn
+            plot_curves(read_log(log_path), out_dir / "curves.png")
+            log.info("epoch %d/%d  loss %.4f  val IoU %.4f  best %.4f (epoch %d)  %.0f img/s  %.0fs",
+                     epochs_done, config.epochs, record["loss"], val_iou, best_iou, best_epoch,
+                     record["images_per_s"], seconds)
+        if ddp.enabled:
+            dist.barrier()
+    if ddp.enabled:
+        dist.destroy_process_group()
+    return {"rank": ddp.rank, "epochs": config.epochs, "best_val_iou": best_iou, "best_epoch": best_epoch, "out_dir": str(out_dir)}

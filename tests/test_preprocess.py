@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portraitnet.preprocess import (MEAN, PAD_VALUE, STD, Letterbox, letterbox_image, letterbox_mask, normalize,
+                                    preprocess, unletterbox)
+
+
+def test_portrait_image_is_fitted_centred_and_padded_grey():
+    image = np.full((800, 600, 3), 7, np.uint8)
+    square, box = letterbox_image(image, 224)
+    assert square.shape == (224, 224, 3)
+    assert (box.fitted_height, box.fitted_width) == (224, 168)
+    assert box.left == 28 and box.top == 0
+    assert (square[:, :28] == PAD_VALUE).all() and (square[:, -28:] == PAD_VALUE).all()
+    assert (square[:, 28:-28] == 7).all()
+
+
+def test_mask_letterbox_pads_with_background_and_counts_any_nonzero_as_person():
+    mask = np.zeros((100, 200), np.uint8)
+    mask[:, :100] = 3
+    square = letterbox_mask(mask, 64)
+    assert set(np.unique(square)) == {0, 1}
+    assert square[:16].sum() == 0 and square[-16:].sum() == 0  # padding rows
+    assert square[20:44, :30].all() and not square[20:44, 34:].any()
+
+
+def test_pad_value_normalises_to_about_zero():
+    tensor, _ = preprocess(np.full((64, 64, 3), PAD_VALUE, np.uint8), 64)
+    assert tensor.shape == (3, 64, 64)
+    assert np.allclose(tensor.numpy(), ((PAD_VALUE - MEAN) / STD)[:, None, None], atol=1e-6)
+    assert abs(float(tensor.mean())) < 0.3
+
+
+def test_normalize_handles_batches():
+    assert normalize(np.zeros((5, 32, 32, 3), np.uint8)).shape == (5, 3, 32, 32)
+
+
+def test_wrong_image_kinds_are_refused():
+    with pytest.raises(ValueError, match="RGB uint8"):
+        preprocess(np.zeros((10, 10), np.uint8))
+    with pytest.raises(ValueError, match="multiple of 32"):
+        Letterbox.fit(10, 10, 100)
+
+
+@settings(max_examples=40, deadline=None)
+@given(height=st.integers(8, 900), width=st.integers(8, 900), size=st.sampled_from([64, 224]))
+def test_a_mask_survives_letterbox_and_back(height, width, size):
+    """A half-and-half mask, letterboxed then mapped back, lands at the original size with the split in place."""
+    mask = np.zeros((height, width), np.float32)
+    mask[:, : width // 2] = 1
+    box = Letterbox.fit(height, width, size)
+    square = np.zeros((size, size), np.float32)
+    square[box.top:box.top + box.fitted_height, box.left:box.left + box.fitted_width] = \
+        letterbox_mask(mask, size)[box.top:box.top + box.fitted_height, box.left:box.left + box.fitted_width]
+    back = unletterbox(square, box) > 0.5
+    assert back.shape == (height, width)
+    # columns well inside either half are right, whatever the scale
+    margin = int(np.ceil(2 / box.scale)) + 1
+    if width // 2 - margin > 0:
+        assert back[:, : width // 2 - margin].all()
+    if width // 2 + margin < width:
+        assert not back[:, width // 2 + margin:].any()
