@@ -26,6 +26,10 @@ class TrainConfig:
     scale_max: float = 1.5
     shift: float = 0.25
     flip_probability: float = 0.5
+    # beyond the paper (0 = off): scenes and light EG1800 does not show
+    composite_probability: float = 0.0  # paste the person onto another training image's scene
+    landscape_probability: float = 0.0  # frame of another aspect ratio (16:9, 4:3, 1:1, 9:16) instead of 3:4
+    photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on the texture copy A'
     # losses: L = CE(A) + CE(A') + edge_weight * Focal(edge(A')) + consistency_weight * KL(q(A) || q(A')) * T^2
     edge_loss: bool = True
     edge_weight: float = 0.1

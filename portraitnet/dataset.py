@@ -7,14 +7,28 @@ resumes, worker counts and distributed ranks.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .augment import DeformationRanges, edge_from_mask, random_deformation, random_texture
+from .augment import DeformationRanges, edge_from_mask, random_deformation, random_photometric, random_texture
 from .data import Sample, load_pair
 from .preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
+from .scenes import ASPECT_RATIOS, FramingRanges, canvas_size, random_placement, random_scene, reframe
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """What the training set does to a sample. The defaults are the paper's: deformation and texture only."""
+
+    deformation: DeformationRanges = field(default_factory=DeformationRanges)
+    texture: bool = True
+    composite_probability: float = 0.0  # paste the person onto another training image's scene
+    landscape_probability: float = 0.0  # a frame of another aspect ratio (16:9 ... 9:16) instead of the photo's
+    photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on A'
+    framing: FramingRanges = field(default_factory=FramingRanges)
 
 
 def fit_pair(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,13 +53,12 @@ class PortraitDataset(Dataset):
     """
 
     def __init__(self, samples: list[Sample], size: int, augment: bool, seed: int = 0,
-                 ranges: DeformationRanges = DeformationRanges(), texture: bool = True, threads: int = 2) -> None:
+                 augmentation: Augmentation = Augmentation(), threads: int = 2) -> None:
         self.samples = samples
         self.size = size
         self.augment = augment
         self.seed = seed
-        self.ranges = ranges
-        self.texture = texture
+        self.augmentation = augmentation
         self.epoch = 0
         self.fitted = load_fitted(samples, size, threads)
 
@@ -59,8 +72,10 @@ class PortraitDataset(Dataset):
         image, mask = self.fitted[index]
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            image, mask = random_deformation(image, mask, self.size, rng, self.ranges)
-            textured = random_texture(image, rng) if self.texture else image
+            image, mask = self._deform(index, rng)
+            textured = random_texture(image, rng) if self.augmentation.texture else image
+            if _chance(rng, self.augmentation.photometric_probability):
+                textured = random_photometric(textured, rng)
         else:
             box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
             image, mask = pad_to_square(image, box, PAD_VALUE), pad_to_square(mask, box, 0)
@@ -71,3 +86,27 @@ class PortraitDataset(Dataset):
             "mask": torch.from_numpy(mask.astype(np.int64)),
             "edge": torch.from_numpy(edge_from_mask(mask).astype(np.int64)),
         }
+
+    def _deform(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The paper's deformation, or a new scene: a composite and/or another frame, letterboxed to the square."""
+        image, mask = self.fitted[index]
+        settings = self.augmentation
+        composite = len(self) > 1 and _chance(rng, settings.composite_probability)
+        landscape = _chance(rng, settings.landscape_probability)
+        if not (composite or landscape):
+            return random_deformation(image, mask, self.size, rng, settings.deformation)
+        aspect = float(rng.choice(ASPECT_RATIOS)) if landscape else image.shape[1] / image.shape[0]
+        if composite:
+            others = (index + 1 + rng.choice(len(self) - 1, min(4, len(self) - 1), replace=False)) % len(self)
+            scenes = [self.fitted[other] for other in others]
+            image, mask = random_scene(image, mask, scenes, self.size, aspect, rng, settings.framing)
+        else:
+            canvas = canvas_size(aspect, self.size)
+            image, mask = reframe(image, mask, canvas, random_placement(rng, settings.framing))
+        box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
+        return pad_to_square(image, box, PAD_VALUE), pad_to_square(mask, box, 0)
+
+
+def _chance(rng: np.random.Generator, probability: float) -> bool:
+    """A coin flip that draws nothing when the probability is 0, so the paper's recipe keeps its random stream."""
+    return probability > 0 and rng.random() < probability

@@ -5,15 +5,17 @@ Metrics:
 - dataset_miou: two-class mIoU with pixels pooled over the split (PaddleSeg / SINet), on the same squares;
 - full_resolution_iou: foreground IoU per image at the original size, the prediction mapped back;
 - boundary_f: boundary F-score at the input size, within `tolerance` px.
+Optionally the same four on every variant of the robustness benchmark (robustness.py).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -24,6 +26,7 @@ from .data import DataError, Sample, list_samples, load_pair
 from .metrics import DatasetIoU, boundary_f_score, foreground_iou
 from .model import PortraitNet
 from .preprocess import letterbox_image, letterbox_mask, normalize, unletterbox
+from .robustness import VARIANTS, variant_pairs
 
 
 @dataclass
@@ -61,62 +64,86 @@ def split_samples(root: Path, split: str, payload: dict[str, Any]) -> list[Sampl
     return list_samples(root, split)
 
 
+@dataclass
+class Scores:
+    """Per-image rows, the pooled two-class counts, and a few rows for the figure."""
+
+    per_image: list[dict[str, Any]]
+    pooled: DatasetIoU
+    figure: list[dict[str, np.ndarray]]
+    figure_stems: list[str]
+
+    def summary(self) -> dict[str, float]:
+        def mean(key: str) -> float:
+            return float(np.mean([row[key] for row in self.per_image])) if self.per_image else float("nan")
+        return {"images": len(self.per_image), "official_iou": mean("iou"), "dataset_miou": self.pooled.mean(),
+                "full_resolution_iou": mean("full_resolution_iou"), "boundary_f": mean("boundary_f")}
+
+
+def score(model: PortraitNet, stems: list[str], pairs: Iterable[tuple[np.ndarray, np.ndarray]], size: int,
+          tolerance: float = 3.0, batch_size: int = 16, figure_rows: int = 0, bar: Any = None) -> Scores:
+    """Predict every (image, mask) pair and score it against its mask."""
+    scores = Scores([], DatasetIoU(), [], [])
+    figure_every = max(1, len(stems) // max(1, figure_rows))
+    iterator = iter(zip(stems, pairs))
+    index = 0
+    while chunk := list(itertools.islice(iterator, batch_size)):
+        predictions = predict_images(model, [image for _, (image, _) in chunk], size)
+        for (stem, (image, mask)), pred in zip(chunk, predictions):
+            true_square = letterbox_mask(mask, size)
+            pred_square = pred.probability > 0.5
+            scores.pooled.update(pred_square, true_square)
+            scores.per_image.append({
+                "stem": stem,
+                "iou": foreground_iou(pred_square, true_square),
+                "full_resolution_iou": foreground_iou(pred.full_probability > 0.5, mask),
+                "boundary_f": boundary_f_score(pred_square, true_square, tolerance),
+            })
+            if index % figure_every == 0 and len(scores.figure) < figure_rows:
+                scores.figure.append({"image": letterbox_image(image, size)[0], "pred_mask": pred.probability,
+                                      "true_mask": true_square.astype(np.float32), "pred_edge": pred.edge,
+                                      "true_edge": edge_from_mask(true_square).astype(np.float32)})
+                scores.figure_stems.append(stem)
+            index += 1
+        if bar is not None:
+            bar.update(len(chunk))
+    return scores
+
+
 def evaluate(checkpoint: str | Path, data_root: str | Path | None = None, split: str | None = None,
              out_dir: str | Path | None = None, batch_size: int = 16, tolerance: float = 3.0,
-             figure_rows: int = 6, show_progress: bool = False) -> dict[str, Any]:
+             robustness: bool = False, figure_rows: int = 6, show_progress: bool = False) -> dict[str, Any]:
     """Score a checkpoint on a split; data_root and split default to the ones it was trained with (test split).
 
+    With robustness=True, also on each variant of the robustness benchmark built from the same split.
     Writes report.json and predictions.png into out_dir when given. Returns the report.
     """
+    from tqdm import tqdm
     model, payload = load_model(checkpoint)
     config = payload["config"]
     root = Path(data_root or config["data_root"])
     split = split or config["test_list"]
     size = config["input_size"]
     samples = split_samples(root, split, payload)
+    stems = [s.stem for s in samples]
+    with ThreadPoolExecutor(2) as pool:
+        pairs = list(pool.map(load_pair, samples))
 
-    per_image: list[dict[str, Any]] = []
-    pooled = DatasetIoU()
-    figure: list[dict[str, np.ndarray]] = []
-    figure_stems: list[str] = []
-    figure_every = max(1, len(samples) // max(1, figure_rows))
-    from tqdm import tqdm
-    with ThreadPoolExecutor(2) as pool, tqdm(total=len(samples), disable=not show_progress, desc="evaluate") as bar:
-        for start in range(0, len(samples), batch_size):
-            chunk = samples[start:start + batch_size]
-            pairs = list(pool.map(load_pair, chunk))
-            predictions = predict_images(model, [image for image, _ in pairs], size)
-            for index, (sample, (image, mask), pred) in enumerate(zip(chunk, pairs, predictions), start):
-                true_square = letterbox_mask(mask, size)
-                pred_square = pred.probability > 0.5
-                pooled.update(pred_square, true_square)
-                per_image.append({
-                    "stem": sample.stem,
-                    "iou": foreground_iou(pred_square, true_square),
-                    "full_resolution_iou": foreground_iou(pred.full_probability > 0.5, mask),
-                    "boundary_f": boundary_f_score(pred_square, true_square, tolerance),
-                })
-                if out_dir is not None and index % figure_every == 0 and len(figure) < figure_rows:
-                    figure.append({"image": letterbox_image(image, size)[0], "pred_mask": pred.probability,
-                                   "true_mask": true_square.astype(np.float32), "pred_edge": pred.edge,
-                                   "true_edge": edge_from_mask(true_square).astype(np.float32)})
-                    figure_stems.append(sample.stem)
-            bar.update(len(chunk))
-
-    def mean(key: str) -> float:
-        return float(np.mean([row[key] for row in per_image]))
-
-    report = {
-        "checkpoint": str(checkpoint), "data_root": str(root), "split": str(split), "images": len(per_image),
-        "input_size": size, "boundary_tolerance_px": tolerance,
-        "official_iou": mean("iou"), "dataset_miou": pooled.mean(),
-        "full_resolution_iou": mean("full_resolution_iou"), "boundary_f": mean("boundary_f"),
-        "per_image": per_image,
-    }
+    variants = VARIANTS if robustness else ()
+    with tqdm(total=len(samples) * (1 + len(variants)), disable=not show_progress, desc="evaluate") as bar:
+        plain = score(model, stems, pairs, size, tolerance, batch_size, figure_rows if out_dir else 0, bar)
+        report = {"checkpoint": str(checkpoint), "data_root": str(root), "split": str(split), "input_size": size,
+                  "boundary_tolerance_px": tolerance, **plain.summary()}
+        if variants:
+            report["robustness"] = {
+                variant: score(model, stems, variant_pairs(variant, pairs), size, tolerance, batch_size,
+                               bar=bar).summary()
+                for variant in variants}
+    report["per_image"] = plain.per_image
     if out_dir is not None:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "report.json").write_text(json.dumps(report, indent=1))
         from .plots import plot_prediction_grid
-        plot_prediction_grid(figure, out_dir / "predictions.png", figure_stems)
+        plot_prediction_grid(plain.figure, out_dir / "predictions.png", plain.figure_stems)
     return report

@@ -29,7 +29,7 @@ from .augment import DeformationRanges
 from .checkpoint import (TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic)
 from .config import TrainConfig
 from .data import image_hashes, list_samples, remove_test_duplicates, split_validation
-from .dataset import PortraitDataset
+from .dataset import Augmentation, PortraitDataset
 from .losses import consistency_loss, focal_loss
 from .metrics import foreground_iou
 from .model import PortraitNet
@@ -140,10 +140,13 @@ def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDatas
         val_samples = val_samples[:config.max_val_samples]
     if not train_samples:
         raise ValueError(f"{root}: no training samples left after the validation split")
-    ranges = DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
-                               config.flip_probability)
-    train_set = PortraitDataset(train_samples, config.input_size, augment=True, seed=config.seed, ranges=ranges,
-                                threads=threads)
+    augmentation = Augmentation(
+        deformation=DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
+                                      config.flip_probability),
+        composite_probability=config.composite_probability, landscape_probability=config.landscape_probability,
+        photometric_probability=config.photometric_probability)
+    train_set = PortraitDataset(train_samples, config.input_size, augment=True, seed=config.seed,
+                                augmentation=augmentation, threads=threads)
     val_set = PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)
     info = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
             "val_stems": [s.stem for s in val_samples]}

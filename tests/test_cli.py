@@ -28,7 +28,7 @@ def test_check_train_evaluate(synthetic_dataset, tmp_path, capsys):
     report_dir = tmp_path / "report"
     assert main(["evaluate", str(out / "best.pt"), "--out", str(report_dir), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "3 images of test.txt at 64x64" in printed and "official IoU" in printed
+    assert "3 images of test.txt at 64x64" in printed and "official IoU" in printed and "plain" in printed
     report = json.loads((report_dir / "report.json").read_text())
     assert report["images"] == 3 and len(report["per_image"]) == 3
     for key in ("official_iou", "dataset_miou", "full_resolution_iou", "boundary_f"):

@@ -15,18 +15,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="folder for report.json and predictions.png")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--tolerance", type=float, default=3.0, help="boundary F-score tolerance in px")
+    parser.add_argument("--robustness", action="store_true",
+                        help="also score the robustness benchmark built from the split (composites, framings, light)")
     parser.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluate import evaluate
     report = evaluate(args.checkpoint, args.data_root, args.split, args.out, args.batch_size, args.tolerance,
-                      show_progress=not args.no_progress)
-    print(f"{report['images']} images of {report['split']} at {report['input_size']}x{report['input_size']}")
-    print(f"  official IoU (per image, input size): {100 * report['official_iou']:.2f}")
-    print(f"  dataset mIoU (two classes, pooled):   {100 * report['dataset_miou']:.2f}")
-    print(f"  full-resolution IoU (per image):      {100 * report['full_resolution_iou']:.2f}")
-    print(f"  boundary F-score ({report['boundary_tolerance_px']:g} px):          {100 * report['boundary_f']:.2f}")
+                      robustness=args.robustness, show_progress=not args.no_progress)
+    print(f"{report['images']} images of {report['split']} at {report['input_size']}x{report['input_size']}; "
+          f"boundary F within {report['boundary_tolerance_px']:g} px")
+    rows = [("plain", report)] + list(report.get("robustness", {}).items())
+    print(f"{'':>12} {'official IoU':>13} {'dataset mIoU':>13} {'full-res IoU':>13} {'boundary F':>11}")
+    for name, row in rows:
+        print(f"{name:>12} {100 * row['official_iou']:13.2f} {100 * row['dataset_miou']:13.2f} "
+              f"{100 * row['full_resolution_iou']:13.2f} {100 * row['boundary_f']:11.2f}")
     if args.out:
         print(f"report: {args.out / 'report.json'}, figure: {args.out / 'predictions.png'}")
     return 0

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from portraitnet.data import list_samples
+from portraitnet.dataset import Augmentation, PortraitDataset
+from portraitnet.preprocess import MEAN, PAD_VALUE, STD
+
+
+def test_evaluation_items_are_letterboxed_and_unchanged(synthetic_dataset):
+    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=False)
+    item = dataset[0]
+    assert item["image"].shape == (3, 64, 64) and item["mask"].shape == item["edge"].shape == (64, 64)
+    assert torch.equal(item["image"], item["textured"])
+    grey = torch.from_numpy(((PAD_VALUE - MEAN) / STD).astype(np.float32))
+    assert torch.allclose(item["image"][:, :, 0], grey[:, None].expand(3, 64), atol=1e-5)  # side padding
+
+
+@pytest.mark.parametrize("augmentation", [
+    Augmentation(),
+    Augmentation(composite_probability=1.0, landscape_probability=1.0, photometric_probability=1.0),
+])
+def test_training_items_are_reproducible_per_epoch_and_vary_across_epochs(synthetic_dataset, augmentation):
+    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=True, seed=3,
+                              augmentation=augmentation)
+    first = dataset[1]
+    again = dataset[1]
+    dataset.set_epoch(1)
+    later = dataset[1]
+    assert torch.equal(first["image"], again["image"]) and torch.equal(first["mask"], again["mask"])
+    assert not torch.equal(first["image"], later["image"])
+    assert set(first["mask"].unique().tolist()) <= {0, 1} and first["mask"].any()
+
+
+def test_landscape_frames_are_letterboxed_into_the_square(synthetic_dataset):
+    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=True,
+                              augmentation=Augmentation(landscape_probability=1.0))
+    pad = torch.from_numpy(((PAD_VALUE - MEAN) / STD).astype(np.float32))[:, None]
+    padded_rows = 0
+    for index in range(len(dataset)):
+        image = dataset[index]["image"]
+        padded_rows += sum(torch.allclose(image[:, row, :], pad.expand(3, 64), atol=1e-5) for row in (0, 63))
+    assert padded_rows > 0  # wide frames leave grey bands above and below
