@@ -8,9 +8,10 @@ import sys
 
 from ..checkpoint import CheckpointError
 from ..data import DataError
-from . import check_data, evaluate, train
+from . import check_data, evaluate, export, segment, train
 
-SUBCOMMANDS = {"train": train, "evaluate": evaluate, "check-data": check_data}
+SUBCOMMANDS = {"segment": segment, "train": train, "evaluate": evaluate, "check-data": check_data,
+               "export": export}
 
 
 class _CurrentStdoutHandler(logging.StreamHandler):
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         return int(args.run(args) or 0)
-    except (DataError, CheckpointError, ValueError, FileNotFoundError) as error:
+    except (DataError, CheckpointError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"portraitnet {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,200 @@
+"""`portraitnet segment INPUT... -o OUT`: masks, cut-outs and background effects for files, folders or stdin.
+
+Output names, for an input `<stem>.<ext>`:
+  mask     OUT/<stem>.png          single-channel 8-bit, the input's size (soft unless --threshold)
+  cutout   OUT/<stem>_cutout.png   RGBA, the mask as alpha
+  blur     OUT/<stem>_blur.jpg     background blurred
+  replace  OUT/<stem>_replace.jpg  background replaced by --background
+Folder inputs keep their sub-folders under OUT. With INPUT '-', the image is read from stdin and the one
+requested format is written to stdout (PNG, or JPEG for blur/replace).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HELP = "Segment portraits: write masks, cut-outs, blurred or replaced backgrounds."
+FORMATS = ("mask", "cutout", "blur", "replace")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+OUTPUT_NAMES = {"mask": "{stem}.png", "cutout": "{stem}_cutout.png", "blur": "{stem}_blur.jpg",
+                "replace": "{stem}_replace.jpg"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, or - for stdin")
+    parser.add_argument("-o", "--output", type=Path, help="output folder (required unless INPUT is -)")
+    parser.add_argument("-f", "--format", default="mask",
+                        help="one or more of mask,cutout,blur,replace, comma-separated (default mask)")
+    parser.add_argument("--background", help="for replace: an image file or a colour (#rrggbb, r,g,b, white...)")
+    parser.add_argument("--threshold", type=float, help="binarise at this probability (default: soft mask)")
+    parser.add_argument("--blur-strength", type=float, default=0.03, help="blur sigma as a fraction of the longer side")
+    parser.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
+    parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    parser.add_argument("--threads", type=int, help="inference threads")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    parser.add_argument("--max-pixels", type=int, default=50_000_000, help="refuse larger images")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def parse_formats(text: str) -> list[str]:
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"unknown format {', '.join(unknown) or text!r}: choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(formats))
+
+
+def collect_inputs(inputs: list[str], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """(file, path relative to the output folder without suffix) pairs, and inputs that do not exist."""
+    files: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            for file in sorted(path.glob(pattern)):
+                if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES:
+                    files.append((file, file.relative_to(path).with_suffix("")))
+        elif path.is_file():
+            files.append((path, Path(path.stem)))
+        else:
+            missing.append(f"{item}: no such file or folder")
+    return files, missing
+
+
+def drop_clashes(files: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Inputs whose outputs would overwrite an earlier input's (a.jpg and a.png, or two folders' a.jpg)."""
+    seen: dict[Path, Path] = {}
+    kept, clashes = [], []
+    for file, relative in files:
+        if relative in seen:
+            clashes.append(f"{file}: skipped, its output would overwrite that of {seen[relative]}")
+        else:
+            seen[relative] = file
+            kept.append((file, relative))
+    return kept, clashes
+
+
+def render(fmt: str, rgb: np.ndarray, probability: np.ndarray, args: argparse.Namespace,
+           background: np.ndarray | tuple[int, int, int] | None) -> np.ndarray:
+    """The output array of one format (RGB/RGBA/grey, uint8)."""
+    from .. import effects
+    if args.threshold is not None:
+        probability = (probability >= args.threshold).astype(np.float32)
+    if fmt == "mask":
+        return (probability * 255).round().astype(np.uint8)
+    if fmt == "cutout":
+        return effects.cutout(rgb, probability)
+    if fmt == "blur":
+        return effects.blur_background(rgb, probability, args.blur_strength)
+    return effects.replace_background(rgb, probability, background)
+
+
+def encode(array: np.ndarray, suffix: str) -> bytes:
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    ok, data = cv2.imencode(suffix, array, params)
+    if not ok:
+        raise ValueError(f"could not encode {suffix}")
+    return data.tobytes()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def load_background(args: argparse.Namespace, formats: list[str]):
+    from ..effects import parse_colour
+    from ..imageio import load_rgb
+    if "replace" not in formats:
+        return None
+    if not args.background:
+        raise ValueError("--format replace needs --background IMAGE or COLOR")
+    if Path(args.background).is_file():
+        return load_rgb(Path(args.background), args.max_pixels)
+    try:
+        return parse_colour(args.background)
+    except ValueError:
+        raise ValueError(f"--background {args.background!r}: not an image file, nor a colour "
+                         "(#rrggbb, r,g,b, white, black, green, blue, red, grey)") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..imageio import ImageError, load_rgb
+    from ..segmenter import Segmenter
+
+    formats = parse_formats(args.format)
+    background = load_background(args, formats)
+    segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels)
+
+    if args.inputs == ["-"]:
+        if len(formats) != 1:
+            raise ValueError("with stdin input, choose exactly one --format")
+        rgb = load_rgb(sys.stdin.buffer.read(), args.max_pixels)
+        out = render(formats[0], rgb, segmenter.predict_arrays([rgb])[0], args, background)
+        sys.stdout.buffer.write(encode(out, Path(OUTPUT_NAMES[formats[0]]).suffix))
+        sys.stdout.buffer.flush()
+        return 0
+    if args.output is None:
+        raise ValueError("-o/--output is required (a folder) unless the input is -")
+
+    files, failures = collect_inputs(args.inputs, args.recursive)
+    files, clashes = drop_clashes(files)
+    failures.extend(clashes)
+    decode_failures = 0
+    written = 0
+
+    def decode(item: tuple[Path, Path]) -> tuple[Path, Path, np.ndarray | str]:
+        try:
+            return item[0], item[1], load_rgb(item[0], args.max_pixels)
+        except ImageError as error:
+            return item[0], item[1], str(error)
+
+    def save(job: tuple[Path, np.ndarray, np.ndarray]) -> int:
+        relative, rgb, probability = job
+        for fmt in formats:
+            target = args.output / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
+            write_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
+        return len(formats)
+
+    # decode and encode in threads (OpenCV and Pillow release the GIL) around batched inference
+    with ThreadPoolExecutor(2) as pool, tqdm(total=len(files), unit="img", disable=args.no_progress,
+                                             desc="segment") as bar:
+        pending = []
+        for start in range(0, len(files), args.batch_size):
+            decoded = list(pool.map(decode, files[start:start + args.batch_size]))
+            good = [(rel, rgb) for _, rel, rgb in decoded if not isinstance(rgb, str)]
+            errors = [rgb for _, _, rgb in decoded if isinstance(rgb, str)]
+            failures.extend(errors)
+            decode_failures += len(errors)
+            probabilities = segmenter.predict_arrays([rgb for _, rgb in good])
+            for future in pending:
+                written += future.result()
+            pending = [pool.submit(save, (rel, rgb, p)) for (rel, rgb), p in zip(good, probabilities)]
+            bar.update(len(decoded))
+        for future in pending:
+            written += future.result()
+
+    print(f"{len(files) - decode_failures} of {len(files)} images done, "
+          f"{written} files written to {args.output}")
+    if failures:
+        print(f"{len(failures)} failed:", file=sys.stderr)
+        for line in failures:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,121 @@
+"""Reading user images of any kind into RGB uint8 arrays, and giving results back in the kind they came in.
+
+Pillow decodes (it knows EXIF orientation, palettes, CMYK, 16-bit); the pixel limit is checked from the header,
+before any pixel is decoded, so a decompression bomb costs nothing.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+DEFAULT_MAX_PIXELS = 50_000_000  # about 8660 x 5770; raise it for huge scans
+
+ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray]
+
+
+class ImageError(ValueError):
+    """An input that is not a usable image; the message names it."""
+
+
+def _name(source: Any) -> str:
+    if isinstance(source, (str, Path)):
+        return str(source)
+    if isinstance(source, bytes):
+        return f"<{len(source)} bytes>"
+    if isinstance(source, Image.Image):
+        return f"<PIL image {source.mode} {source.size[0]}x{source.size[1]}>"
+    if isinstance(source, np.ndarray):
+        return f"<array {source.dtype} {source.shape}>"
+    return f"<{type(source).__name__}>"
+
+
+def _check_pixels(width: int, height: int, max_pixels: int | None, name: str) -> None:
+    if max_pixels and width * height > max_pixels:
+        raise ImageError(f"{name}: {width}x{height} is {width * height:,} pixels, over the limit of "
+                         f"{max_pixels:,} (raise max_pixels to allow it)")
+
+
+def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray((array / peak * 255).round().clip(0, 255).astype(np.uint8))
+    if image.mode == "P" or image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA"):
+        # transparent pixels become white, as a viewer shows them on a page
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    try:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except (OSError, ValueError) as error:
+        raise ImageError(f"{name}: cannot convert {image.mode} to RGB ({error})") from None
+
+
+def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 2:
+        array = array[..., None].repeat(3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ImageError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) array")
+    if array.shape[2] == 1:
+        array = array.repeat(3, axis=2)
+    array = array[..., :3]
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
+    if array.dtype == np.uint16:
+        return (array / 257).round().astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise ImageError(f"{name}: contains NaN or infinite values")
+        return (array.clip(0, 1) * 255).round().astype(np.uint8)
+    raise ImageError(f"{name}: unsupported array type {array.dtype} (use uint8, uint16 or float in 0..1)")
+
+
+def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from a path, encoded bytes, a PIL image or an array (RGB order)."""
+    name = _name(source)
+    if isinstance(source, np.ndarray):
+        _check_pixels(source.shape[1] if source.ndim > 1 else 0, source.shape[0], max_pixels, name)
+        return _array_to_rgb(source, name)
+    if isinstance(source, Image.Image):
+        _check_pixels(*source.size, max_pixels, name)
+        return _pil_to_rgb(source, name)
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{name}: file not found" if not path.exists() else f"{name}: not a file")
+        opener: Any = path
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        opener = io.BytesIO(bytes(source))
+    else:
+        raise ImageError(f"{name}: expected a path, bytes, a PIL image or a NumPy array")
+    try:
+        with Image.open(opener) as image:
+            _check_pixels(*image.size, max_pixels, name)
+            image.load()
+            return _pil_to_rgb(image, name)
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{name}: refused as a decompression bomb ({error})") from None
+    except OSError as error:
+        raise ImageError(f"{name}: cannot decode ({error})") from None
+
+
+def like_input(result: np.ndarray, source: ImageInput) -> Any:
+    """An effect's uint8 array (RGB or RGBA) as the caller's kind: PIL in, PIL out; bytes in, PNG bytes out;
+    an array in, an array out; a path in, a PIL image out (ready to .save)."""
+    if isinstance(source, np.ndarray):
+        return result
+    image = Image.fromarray(result)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+    return image

@@ -1,0 +1,94 @@
+"""`portraitnet segment` and `portraitnet export` end to end."""
+
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from portraitnet.cli.main import main
+from portraitnet.segmenter import Segmenter, onnxruntime_available
+
+from conftest import REPO
+
+SAMPLE = REPO / "examples" / "astronaut.jpg"
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    shutil.copy(SAMPLE, folder / "a.jpg")
+    cv2.imwrite(str(folder / "b.png"), cv2.resize(cv2.imread(str(SAMPLE)), (200, 300)))
+    shutil.copy(SAMPLE, folder / "nested" / "c.jpg")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    return folder
+
+
+def test_folder_run_goes_past_a_bad_file_and_reports_it(photo_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["segment", str(photo_folder), "-o", str(out), "--backend", "torch", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.jpg" in captured.err and "1 failed" in captured.err
+    assert "2 of 3 images done" in captured.out
+    mask = cv2.imread(str(out / "b.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (300, 200) and mask.dtype == np.uint8  # single channel, the input's size
+    assert (out / "a.png").is_file() and not (out / "nested").exists()  # not recursive
+
+
+def test_recursive_formats_and_threshold(photo_folder, tmp_path, capsys):
+    (photo_folder / "broken.jpg").unlink()
+    out = tmp_path / "out"
+    code = main(["segment", str(photo_folder), "-r", "-o", str(out), "--format", "mask,cutout,blur,replace",
+                 "--background", "0,0,255", "--threshold", "0.5", "--backend", "torch", "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    for name in ("a.png", "a_cutout.png", "a_blur.jpg", "a_replace.jpg", "nested/c.png", "nested/c_blur.jpg"):
+        assert (out / name).is_file(), name
+    assert set(np.unique(cv2.imread(str(out / "a.png"), cv2.IMREAD_UNCHANGED))) <= {0, 255}
+    assert cv2.imread(str(out / "a_cutout.png"), cv2.IMREAD_UNCHANGED).shape == (512, 512, 4)
+
+
+def test_stdin_to_stdout():
+    command = [sys.executable, "-m", "portraitnet.cli.main", "segment", "-", "--format", "blur", "--backend", "torch"]
+    result = subprocess.run(command, input=SAMPLE.read_bytes(), capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr.decode()
+    decoded = cv2.imdecode(np.frombuffer(result.stdout, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (512, 512, 3)
+
+
+def test_user_mistakes_get_messages(tmp_path, capsys):
+    assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--format", "replace"]) == 2
+    assert "needs --background" in capsys.readouterr().err
+    assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--format", "sepia"]) == 2
+    assert "unknown format 'sepia'" in capsys.readouterr().err
+    assert main(["segment", str(SAMPLE)]) == 2
+    assert "-o/--output is required" in capsys.readouterr().err
+    assert main(["segment", str(tmp_path / "nope.jpg"), "-o", str(tmp_path), "--no-progress"]) == 1
+    assert "nope.jpg: no such file or folder" in capsys.readouterr().err
+
+
+def test_clashing_outputs_are_not_overwritten(tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(SAMPLE, folder / "x.jpg")
+    cv2.imwrite(str(folder / "x.png"), cv2.imread(str(SAMPLE)))
+    assert main(["segment", str(folder), "-o", str(tmp_path / "out"), "--backend", "torch", "--no-progress"]) == 1
+    assert "x.png: skipped, its output would overwrite that of" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
+def test_export_then_segment_with_the_onnx_file(tmp_path, capsys):
+    onnx_path = tmp_path / "model.onnx"
+    assert main(["export", "-o", str(onnx_path)]) == 0
+    assert "output 'person'" in capsys.readouterr().out
+    import onnx
+    model = onnx.load(str(onnx_path))
+    assert model.opset_import[0].version >= 17
+    assert [o.name for o in model.graph.output] == ["person"]
+    segmenter = Segmenter(onnx_path)
+    assert segmenter.backend_name == "onnx" and segmenter.input_size == 224
+    batch = segmenter.predict_batch([SAMPLE, SAMPLE, SAMPLE])  # dynamic batch
+    assert len(batch) == 3 and batch[2].shape == (512, 512)

@@ -1,0 +1,131 @@
+"""The inference API: inputs of every kind, effects, and ONNX Runtime matching PyTorch."""
+
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from portraitnet import effects
+from portraitnet.imageio import ImageError, load_rgb
+from portraitnet.segmenter import Segmenter, onnxruntime_available, shipped_weights
+
+from conftest import REPO
+
+SAMPLE = REPO / "examples" / "astronaut.jpg"
+
+
+@pytest.fixture(scope="module")
+def torch_segmenter():
+    return Segmenter(backend="torch")
+
+
+def test_shipped_model_is_in_the_package():
+    assert shipped_weights().is_file()
+    assert shipped_weights().stat().st_size < 5e6
+
+
+def test_predict_returns_a_probability_at_the_image_size(torch_segmenter):
+    probability = torch_segmenter.predict(SAMPLE)
+    assert probability.shape == (512, 512) and probability.dtype == np.float32
+    assert 0 <= probability.min() and probability.max() <= 1
+
+
+def test_every_input_kind_gives_the_same_answer(torch_segmenter):
+    reference = torch_segmenter.predict(SAMPLE)
+    data = SAMPLE.read_bytes()
+    rgb = np.asarray(Image.open(SAMPLE).convert("RGB"))
+    for source in (str(SAMPLE), data, Image.open(SAMPLE), rgb):
+        assert np.allclose(torch_segmenter.predict(source), reference, atol=1e-5)
+    batch = torch_segmenter.predict_batch([SAMPLE, rgb[:300]])
+    assert np.allclose(batch[0], reference, atol=1e-4) and batch[1].shape == (300, 512)
+
+
+def test_exif_orientation_is_applied():
+    image = Image.fromarray(np.zeros((20, 40, 3), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    assert load_rgb(buffer.getvalue()).shape == (40, 20, 3)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK", "I;16", "LA"])
+def test_image_modes_are_converted_to_rgb(mode):
+    image = Image.new(mode, (16, 12))
+    rgb = load_rgb(image)
+    assert rgb.shape == (12, 16, 3) and rgb.dtype == np.uint8
+
+
+def test_sixteen_bit_arrays_and_float_arrays():
+    assert load_rgb(np.full((4, 4, 3), 65535, np.uint16)).max() == 255
+    assert load_rgb(np.full((4, 4), 0.5, np.float32))[0, 0, 0] == 128
+    with pytest.raises(ImageError, match="NaN"):
+        load_rgb(np.full((4, 4, 3), np.nan, np.float32))
+
+
+def test_bad_inputs_name_the_problem(tmp_path):
+    text = tmp_path / "notes.jpg"
+    text.write_text("hello")
+    with pytest.raises(ImageError, match="notes.jpg: not an image"):
+        load_rgb(text)
+    with pytest.raises(ImageError, match="missing.png: file not found"):
+        load_rgb(tmp_path / "missing.png")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(SAMPLE.read_bytes()[:2000])
+    with pytest.raises(ImageError, match="cut.jpg"):
+        load_rgb(truncated)
+
+
+def test_pixel_limit_refuses_before_decoding(tmp_path):
+    big = tmp_path / "big.png"
+    Image.new("L", (3000, 3000)).save(big)
+    with pytest.raises(ImageError, match="big.png: 3000x3000 is 9,000,000 pixels, over the limit of 1,000,000"):
+        load_rgb(big, max_pixels=1_000_000)
+
+
+def test_effects_keep_the_person_and_change_the_background():
+    image = np.zeros((40, 60, 3), np.uint8)
+    image[:, ::2] = 255  # stripes: blurring turns them grey
+    probability = np.zeros((40, 60), np.float32)
+    probability[:, :30] = 1
+    blurred = effects.blur_background(image, probability)
+    assert np.array_equal(blurred[:, :20], image[:, :20])
+    assert blurred[:, 45:].std() < 0.3 * image[:, 45:].std()
+    replaced = effects.replace_background(image, probability, (0, 255, 0))
+    assert (replaced[:, 40:] == (0, 255, 0)).all() and np.array_equal(replaced[:, :30], image[:, :30])
+    rgba = effects.cutout(image, probability)
+    assert rgba.shape == (40, 60, 4) and rgba[0, 0, 3] == 255 and rgba[0, 59, 3] == 0
+    scene = np.zeros((10, 30, 3), np.uint8)
+    assert effects.replace_background(image, probability, scene).shape == image.shape
+
+
+def test_colours_parse_or_say_why():
+    assert effects.parse_colour("#00ff80") == (0, 255, 128)
+    assert effects.parse_colour("10,20,30") == (10, 20, 30)
+    assert effects.parse_colour("white") == (255, 255, 255)
+    with pytest.raises(ValueError, match="not a colour"):
+        effects.parse_colour("chartreuse-ish")
+
+
+def test_same_type_in_same_type_out(torch_segmenter):
+    pil = Image.open(SAMPLE)
+    assert isinstance(torch_segmenter.cutout(pil), Image.Image) and torch_segmenter.cutout(pil).mode == "RGBA"
+    array = np.asarray(pil.convert("RGB"))
+    assert isinstance(torch_segmenter.blur_background(array), np.ndarray)
+    png = torch_segmenter.replace_background(SAMPLE.read_bytes(), "#ffffff")
+    assert isinstance(png, bytes) and png[:4] == b"\x89PNG"
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
+def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    onnx = Segmenter(backend="onnx")
+    assert onnx.backend_name == "onnx" and list(tmp_path.glob("portraitnet/*.onnx"))
+    images = [SAMPLE]
+    eg1800 = REPO.parent / "shared" / "data" / "eg1800" / "images"
+    if eg1800.is_dir():
+        images += sorted(eg1800.glob("*.jpg"))[:8]
+    for source, a, b in zip(images, torch_segmenter.predict_batch(images), onnx.predict_batch(images)):
+        assert np.abs(a - b).max() <= 1e-4, source
