@@ -195,11 +195,6 @@ class PortraitNet(nn.Module):
             return mask
         return mask, self.edge_head(decoded)
 
-    @torch.no_grad()
-    def probability(self, x: torch.Tensor) -> torch.Tensor:
-        """Person probability (B, H, W) in 0..1, as inference wants it."""
-        return torch.softmax(self.forward(x).float(), dim=1)[:, 1]
-
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

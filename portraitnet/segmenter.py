@@ -45,13 +45,14 @@ def cache_dir() -> Path:
 
 class TorchBackend:
     def __init__(self, model: torch.nn.Module, threads: int | None) -> None:
+        from .export import PersonProbability, inference_form
         if threads:
             torch.set_num_threads(threads)
-        self.model = model.eval()
+        self.model = PersonProbability(inference_form(model)).eval()  # the graph ONNX Runtime runs
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            return self.model.probability(torch.from_numpy(batch)).numpy()
+            return self.model(torch.from_numpy(batch)).numpy()
 
 
 class OnnxBackend:
@@ -157,9 +158,9 @@ def _onnx_input_size(path: Path) -> int:
 
 def _cached_onnx(model: torch.nn.Module, weights: Path, input_size: int) -> Path:
     """Export once per weights file and input size into the user's cache; later loads reuse it."""
-    from .export import export_onnx
+    from .export import EXPORT_VERSION, export_onnx
     digest = hashlib.sha1(weights.read_bytes()).hexdigest()[:16]
-    path = cache_dir() / f"{digest}-{input_size}.onnx"
+    path = cache_dir() / f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
     if not path.is_file():
         export_onnx(model, path, input_size)
     return path

@@ -129,3 +129,19 @@ def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, 
         images += sorted(eg1800.glob("*.jpg"))[:8]
     for source, a, b in zip(images, torch_segmenter.predict_batch(images), onnx.predict_batch(images)):
         assert np.abs(a - b).max() <= 1e-4, source
+
+
+def test_inference_form_computes_the_same_function():
+    """The sub-pixel rewrite of the transposed convs and the sigmoid head change nothing but speed."""
+    import torch
+    from portraitnet.export import PersonProbability, inference_form
+    from portraitnet.model import PortraitNet
+    torch.manual_seed(0)
+    model = PortraitNet().eval()
+    for p in model.decoder.upsamples.parameters():
+        p.data.normal_()  # not the bilinear start: any weights must map the same
+    x = torch.randn(2, 3, 96, 64)
+    with torch.no_grad():
+        expected = torch.softmax(model(x), 1)[:, 1]
+        assert torch.allclose(PersonProbability(inference_form(model))(x), expected, atol=1e-5)
+        assert torch.allclose(PersonProbability(model)(x), expected, atol=1e-6)

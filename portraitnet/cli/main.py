@@ -8,10 +8,10 @@ import sys
 
 from ..checkpoint import CheckpointError
 from ..data import DataError
-from . import check_data, evaluate, export, segment, train
+from . import benchmark, check_data, evaluate, export, segment, train, video
 
-SUBCOMMANDS = {"segment": segment, "train": train, "evaluate": evaluate, "check-data": check_data,
-               "export": export}
+SUBCOMMANDS = {"segment": segment, "video": video, "train": train, "evaluate": evaluate, "check-data": check_data,
+               "export": export, "benchmark": benchmark}
 
 
 class _CurrentStdoutHandler(logging.StreamHandler):

@@ -116,19 +116,20 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def load_background(args: argparse.Namespace, formats: list[str]):
+def load_background(text: str | None, formats: list[str], max_pixels: int | None):
+    """The replace background: an image file or a colour; None when no format needs one."""
     from ..effects import parse_colour
     from ..imageio import load_rgb
     if "replace" not in formats:
         return None
-    if not args.background:
+    if not text:
         raise ValueError("--format replace needs --background IMAGE or COLOR")
-    if Path(args.background).is_file():
-        return load_rgb(Path(args.background), args.max_pixels)
+    if Path(text).is_file():
+        return load_rgb(Path(text), max_pixels)
     try:
-        return parse_colour(args.background)
+        return parse_colour(text)
     except ValueError:
-        raise ValueError(f"--background {args.background!r}: not an image file, nor a colour "
+        raise ValueError(f"--background {text!r}: not an image file, nor a colour "
                          "(#rrggbb, r,g,b, white, black, green, blue, red, grey)") from None
 
 
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from ..segmenter import Segmenter
 
     formats = parse_formats(args.format)
-    background = load_background(args, formats)
+    background = load_background(args.background, formats, args.max_pixels)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels)
 
     if args.inputs == ["-"]:

@@ -1,0 +1,115 @@
+"""Speed figures, measured in one run so they compare as ratios: model latency per backend, end-to-end `segment`
+throughput on a folder, video frames/s with blur, flicker with and without smoothing, and MediaPipe Selfie
+Segmentation beside ours when it is installed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from .segmenter import Segmenter, onnxruntime_available
+from .video import FrameEffect, flicker, process_video
+
+
+def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[str, float]:
+    for _ in range(warmup):
+        run()
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        samples.append((time.perf_counter() - started) * 1000)
+    return {"median_ms": float(np.median(samples)), "p90_ms": float(np.percentile(samples, 90))}
+
+
+def model_latency(weights: Path | None, threads: int, repeats: int) -> dict[str, dict[str, float]]:
+    """Batch-1 latency of the network alone (normalised 224 input in, probability out) per backend."""
+    results = {}
+    batch = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    backends = ["torch"] + (["onnx"] if onnxruntime_available() else [])
+    for backend in backends:
+        segmenter = Segmenter(weights, backend=backend, threads=threads)
+        results[f"{backend} ({segmenter.input_size}px)"] = timings_ms(lambda: segmenter._run(batch), repeats)
+    return results
+
+
+def mediapipe_latency(repeats: int) -> dict[str, float] | None:
+    """MediaPipe Selfie Segmentation (general model, 256x256) on a 256x256 frame, if mediapipe is installed."""
+    try:
+        import mediapipe as mp
+    except ImportError:
+        return None
+    frame = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
+        return timings_ms(lambda: selfie.process(frame), repeats)
+
+
+def static_clip(image: np.ndarray, path: Path, frames: int = 120, size: tuple[int, int] = (640, 480),
+                noise: float = 3.0) -> Path:
+    """A still scene as a camera films it: the same picture with fresh sensor noise in every frame."""
+    frame = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), size, interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, size)
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        noisy = frame.astype(np.float32) + rng.normal(0, noise, frame.shape).astype(np.float32)
+        writer.write(np.clip(noisy, 0, 255).astype(np.uint8))
+    writer.release()
+    return path
+
+
+def video_figures(weights: Path | None, threads: int, image: np.ndarray) -> dict[str, float]:
+    """Frames/s of `video` with blur on a 640x480 clip, and flicker with and without smoothing."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = static_clip(image, Path(tmp) / "still.avi")
+        segmenter = Segmenter(weights, threads=threads)
+        stats = process_video(str(clip), Path(tmp) / "out.avi", FrameEffect(segmenter, "blur"))
+        figures = {"video_640x480_blur_fps": stats["fps"], "video_backend": segmenter.backend_name}
+        for strength in (0.0, 0.5):
+            effect = FrameEffect(segmenter, "blur", smoothing=strength)
+            capture = cv2.VideoCapture(str(clip))
+            probabilities = []
+            while True:
+                ok, bgr = capture.read()
+                if not ok:
+                    break
+                probabilities.append(effect.probability(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+            capture.release()
+            figures[f"flicker_smoothing_{strength}"] = flicker(probabilities)
+    return figures
+
+
+def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str, float]:
+    """`portraitnet segment FOLDER -o TMP` as a user runs it: a new process, start-up, decode, encode included."""
+    count = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "portraitnet.cli.main", "segment", str(folder), "-o", out,
+                   "--no-progress", "--threads", str(threads), *extra]
+        started = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"segment failed: {result.stderr[-2000:]}")
+    return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
+
+
+def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
+                  folder: Path | None = None, sample: Path | None = None) -> dict[str, Any]:
+    from .imageio import load_rgb
+    threads = threads or os.cpu_count() or 1
+    report: dict[str, Any] = {"threads": threads, "latency": model_latency(weights, threads, repeats)}
+    mediapipe = mediapipe_latency(repeats)
+    if mediapipe is not None:
+        report["latency"]["mediapipe selfie (256px)"] = mediapipe
+    if sample is not None:
+        report["video"] = video_figures(weights, threads, load_rgb(sample))
+    if folder is not None:
+        report["segment_folder"] = folder_throughput(folder, threads, ["--weights", str(weights)] if weights else [])
+    return report

@@ -1,0 +1,165 @@
+"""Video files and webcams: per-frame segmentation with temporal smoothing, and the background effects.
+
+A frame's probability is blended with the previous frame's (exponential smoothing), which removes most of the
+frame-to-frame flicker of a single-image model on a still scene; `flicker` measures it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from . import effects
+from .segmenter import Segmenter
+
+VIDEO_FORMATS = ("blur", "replace", "cutout")
+
+
+class VideoError(ValueError):
+    """A video or camera that cannot be read or written; the message names it."""
+
+
+class TemporalSmoother:
+    """p_t = (1 - strength) * new_t + strength * p_(t-1); strength 0 turns smoothing off.
+
+    Starts afresh when the frame size changes."""
+
+    def __init__(self, strength: float = 0.5) -> None:
+        if not 0 <= strength < 1:
+            raise ValueError(f"smoothing strength must be in [0, 1), got {strength}")
+        self.strength = strength
+        self.previous: np.ndarray | None = None
+
+    def __call__(self, probability: np.ndarray) -> np.ndarray:
+        if self.previous is None or self.previous.shape != probability.shape or self.strength == 0:
+            self.previous = probability
+        else:
+            self.previous = cv2.addWeighted(probability, 1 - self.strength, self.previous, self.strength, 0)
+        return self.previous
+
+
+def flicker(probabilities: list[np.ndarray]) -> float:
+    """Mean absolute change of the person probability between consecutive frames (0 = perfectly steady)."""
+    if len(probabilities) < 2:
+        return 0.0
+    return float(np.mean([np.abs(b - a).mean() for a, b in zip(probabilities, probabilities[1:])]))
+
+
+@dataclass
+class FrameEffect:
+    """Turns an RGB frame into the output frame: segment, smooth, apply the effect."""
+
+    segmenter: Segmenter
+    effect: str = "blur"
+    background: np.ndarray | tuple[int, int, int] | None = None
+    smoothing: float = 0.5
+    blur_strength: float = 0.03
+
+    def __post_init__(self) -> None:
+        if self.effect not in VIDEO_FORMATS:
+            raise ValueError(f"unknown video format {self.effect!r}: choose from {', '.join(VIDEO_FORMATS)}")
+        if self.effect == "replace" and self.background is None:
+            raise ValueError("the replace format needs a background image or colour")
+        self.smoother = TemporalSmoother(self.smoothing)
+        self._cover: np.ndarray | None = None
+
+    def probability(self, rgb: np.ndarray) -> np.ndarray:
+        return self.smoother(self.segmenter.predict_arrays([rgb])[0])
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        probability = self.probability(rgb)
+        if self.effect == "blur":
+            return effects.blur_background(rgb, probability, self.blur_strength)
+        if self.effect == "cutout":
+            return effects.cutout(rgb, probability)
+        background = self.background
+        if isinstance(background, np.ndarray):
+            # scale the background image once per frame size, not once per frame
+            if self._cover is None or self._cover.shape[:2] != rgb.shape[:2]:
+                self._cover = effects.cover(background, rgb.shape[1], rgb.shape[0])
+            background = self._cover
+        return effects.replace_background(rgb, probability, background)
+
+
+def open_capture(source: str | int) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(source)
+    if not capture.isOpened():
+        what = f"camera {source}" if isinstance(source, int) else f"{source}"
+        raise VideoError(f"{what}: cannot open (not a video OpenCV can read, or no such device)")
+    return capture
+
+
+def frames(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
+    """RGB frames until the stream ends."""
+    while True:
+        ok, bgr = capture.read()
+        if not ok:
+            return
+        yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+class FrameSink:
+    """Writes frames: an .mp4/.avi file (RGB effects) or a folder of PNG files (cut-outs keep their alpha)."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], with_alpha: bool) -> None:
+        self.path = path
+        self.count = 0
+        self.writer: cv2.VideoWriter | None = None
+        if with_alpha:
+            path.mkdir(parents=True, exist_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fourcc = cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
+        self.writer = cv2.VideoWriter(str(path), fourcc, fps, size)
+        if not self.writer.isOpened():
+            raise VideoError(f"{path}: cannot write a video here (use a .mp4 or .avi name)")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.count += 1
+        if self.writer is None:
+            cv2.imwrite(str(self.path / f"frame_{self.count:06d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGBA2BGRA))
+        else:
+            self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
+
+
+def process_video(source: str | int, output: Path | None, effect: FrameEffect,
+                  on_frame: Callable[[np.ndarray], bool] | None = None,
+                  max_frames: int | None = None, progress: Callable[[int], None] | None = None) -> dict[str, float]:
+    """Run the effect over a video file or camera; write to `output` and/or hand frames to `on_frame`
+    (which returns False to stop). Returns frames and frames per second (processing, decode and encode)."""
+    capture = open_capture(source)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    sink: FrameSink | None = None
+    count = 0
+    started = time.perf_counter()
+    try:
+        for rgb in frames(capture):
+            out = effect(rgb)
+            if output is not None:
+                if sink is None:
+                    sink = FrameSink(output, fps, (rgb.shape[1], rgb.shape[0]), with_alpha=out.shape[2] == 4)
+                sink.write(out)
+            count += 1
+            if progress is not None:
+                progress(count)
+            if on_frame is not None and not on_frame(out):
+                break
+            if max_frames is not None and count >= max_frames:
+                break
+    finally:
+        capture.release()
+        if sink is not None:
+            sink.close()
+    if count == 0:
+        raise VideoError(f"{source}: no frames could be read")
+    seconds = time.perf_counter() - started
+    return {"frames": count, "seconds": seconds, "fps": count / seconds}
