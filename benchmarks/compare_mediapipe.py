@@ -6,43 +6,16 @@ Both are scored at each photo's full resolution, probabilities thresholded at 0.
 the two-class dataset mIoU, and the boundary F-score with a tolerance of 3/224 of the longer side (3 px at the
 paper's input size). MediaPipe (`pip install mediapipe==0.10.14`, the general 256x256 model) is optional and
 never needed by the package. Its pins (protobuf < 5, opencv-contrib) clash with ours, so it may live in its own
-virtual environment: --mediapipe-python runs it there, in a worker process that reads and writes files.
+virtual environment: --mediapipe-python runs it there (portraitnet/mediapipe_runner.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-
-WORKER = r"""
-import sys, numpy as np, cv2, mediapipe as mp
-paths = [line.strip() for line in sys.stdin if line.strip()]
-with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
-    for path in paths:
-        rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
-        np.save(path + ".mediapipe.npy", selfie.process(rgb).segmentation_mask.astype(np.float16))
-"""
-
-
-def mediapipe_probabilities(images: list[np.ndarray], python: str) -> list[np.ndarray]:
-    """Run MediaPipe's general selfie model on RGB images in a worker process (possibly another venv)."""
-    import cv2
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for index, image in enumerate(images):
-            path = Path(tmp) / f"{index:05d}.png"
-            cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            paths.append(path)
-        result = subprocess.run([python, "-c", WORKER], input="\n".join(map(str, paths)), text=True,
-                                capture_output=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"MediaPipe worker failed:\n{result.stderr[-3000:]}")
-        return [np.load(f"{path}.mediapipe.npy").astype(np.float32) for path in paths]
 
 
 def scores(probabilities: list[np.ndarray], masks: list[np.ndarray]) -> dict[str, float]:
@@ -68,6 +41,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from portraitnet.data import list_samples, load_pair
+    from portraitnet.mediapipe_runner import find_mediapipe_python, mediapipe_probabilities
     from portraitnet.robustness import VARIANTS, variant_pairs
     from portraitnet.segmenter import Segmenter
 
@@ -75,14 +49,10 @@ def main() -> None:
     sets = {"plain": pairs}
     if args.robustness:
         sets.update({variant: list(variant_pairs(variant, pairs)) for variant in VARIANTS})
-    python = args.mediapipe_python
+    python = find_mediapipe_python(args.mediapipe_python)
     if python is None:
-        try:
-            import mediapipe  # noqa: F401
-            python = sys.executable
-        except ImportError:
-            print("MediaPipe not installed here (pip install mediapipe==0.10.14, or --mediapipe-python): "
-                  "our model only", file=sys.stderr)
+        print("MediaPipe not installed here (pip install mediapipe==0.10.14, or --mediapipe-python): "
+              "our model only", file=sys.stderr)
     segmenter = Segmenter(args.weights)
     print(f"{len(pairs)} images of {args.split}; full resolution, threshold 0.5; ours on {segmenter.backend_name}")
     print(f"{'set':>12} {'model':>10} {'full-res IoU':>13} {'dataset mIoU':>13} {'boundary F':>11}")

@@ -1,6 +1,6 @@
 """Speed figures, measured in one run so they compare as ratios: model latency per backend, end-to-end `segment`
 throughput on a folder, video frames/s with blur, flicker with and without smoothing, and MediaPipe Selfie
-Segmentation beside ours when it is installed."""
+Segmentation beside ours when it is installed (here or in a Python given by mediapipe_python)."""
 
 from __future__ import annotations
 
@@ -39,17 +39,6 @@ def model_latency(weights: Path | None, threads: int, repeats: int) -> dict[str,
         segmenter = Segmenter(weights, backend=backend, threads=threads)
         results[f"{backend} ({segmenter.input_size}px)"] = timings_ms(lambda: segmenter._run(batch), repeats)
     return results
-
-
-def mediapipe_latency(repeats: int) -> dict[str, float] | None:
-    """MediaPipe Selfie Segmentation (general model, 256x256) on a 256x256 frame, if mediapipe is installed."""
-    try:
-        import mediapipe as mp
-    except ImportError:
-        return None
-    frame = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
-        return timings_ms(lambda: selfie.process(frame), repeats)
 
 
 def static_clip(image: np.ndarray, path: Path, frames: int = 120, size: tuple[int, int] = (640, 480),
@@ -101,13 +90,15 @@ def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str,
 
 
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
-                  folder: Path | None = None, sample: Path | None = None) -> dict[str, Any]:
+                  folder: Path | None = None, sample: Path | None = None,
+                  mediapipe_python: str | None = None) -> dict[str, Any]:
     from .imageio import load_rgb
+    from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
     report: dict[str, Any] = {"threads": threads, "latency": model_latency(weights, threads, repeats)}
-    mediapipe = mediapipe_latency(repeats)
-    if mediapipe is not None:
-        report["latency"]["mediapipe selfie (256px)"] = mediapipe
+    python = find_mediapipe_python(mediapipe_python)
+    if python is not None:
+        report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
     if sample is not None:
         report["video"] = video_figures(weights, threads, load_rgb(sample))
     if folder is not None:

@@ -92,3 +92,20 @@ def test_export_then_segment_with_the_onnx_file(tmp_path, capsys):
     assert segmenter.backend_name == "onnx" and segmenter.input_size == 224
     batch = segmenter.predict_batch([SAMPLE, SAMPLE, SAMPLE])  # dynamic batch
     assert len(batch) == 3 and batch[2].shape == (512, 512)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
+def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    image = cv2.imread(str(SAMPLE))
+    for index, scale in enumerate((1.0, 0.8, 0.6)):
+        cv2.imwrite(str(calibration / f"{index}.jpg"), cv2.resize(image, None, fx=scale, fy=scale))
+    assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
+    assert "calibrated on 3 photos" in capsys.readouterr().out
+    fp32 = Segmenter(tmp_path / "m.onnx").predict(SAMPLE) > 0.5
+    int8 = Segmenter(tmp_path / "m.int8.onnx").predict(SAMPLE) > 0.5
+    assert (fp32 == int8).mean() > 0.95
+    assert main(["export", "-o", str(tmp_path / "n.onnx"), "--int8"]) == 2
+    assert "--int8 needs --calibration" in capsys.readouterr().err

@@ -145,3 +145,16 @@ def test_inference_form_computes_the_same_function():
         expected = torch.softmax(model(x), 1)[:, 1]
         assert torch.allclose(PersonProbability(inference_form(model))(x), expected, atol=1e-5)
         assert torch.allclose(PersonProbability(model)(x), expected, atol=1e-6)
+
+
+def test_mediapipe_runner_when_mediapipe_is_somewhere():
+    import os
+
+    from portraitnet.mediapipe_runner import find_mediapipe_python, mediapipe_latency, mediapipe_probabilities
+    python = find_mediapipe_python(os.environ.get("MEDIAPIPE_PYTHON"))
+    if python is None:
+        pytest.skip("MediaPipe not installed (optional): set MEDIAPIPE_PYTHON to a Python that has it")
+    rgb = load_rgb(SAMPLE)
+    probability = mediapipe_probabilities([rgb], python)[0]
+    assert probability.shape == (512, 512) and 0.05 < (probability > 0.5).mean() < 0.95
+    assert mediapipe_latency(python, 3)["median_ms"] > 0

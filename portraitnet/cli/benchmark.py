@@ -15,13 +15,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=200, help="timed runs per backend")
     parser.add_argument("--folder", type=Path, help="also time `segment` over this folder of images, masks out")
     parser.add_argument("--sample", type=Path, help="photo for the video figures (default: the shipped sample)")
+    parser.add_argument("--mediapipe-python", help="a Python with mediapipe==0.10.14, to time it beside ours")
     parser.add_argument("--json", type=Path, help="also write the figures here")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..benchmark import run_benchmark
     sample = args.sample or Path(__file__).resolve().parents[2] / "examples" / "astronaut.jpg"
-    report = run_benchmark(args.weights, args.threads, args.repeats, args.folder, sample if sample.is_file() else None)
+    report = run_benchmark(args.weights, args.threads, args.repeats, args.folder,
+                           sample if sample.is_file() else None, args.mediapipe_python)
     print(f"threads: {report['threads']}")
     print(f"{'model latency, batch 1':<34} {'median ms':>10} {'p90 ms':>8}")
     for name, row in report["latency"].items():

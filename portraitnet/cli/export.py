@@ -13,6 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a .pt checkpoint or model file (default: the shipped model)")
     parser.add_argument("--input-size", type=int, help="square input side (default: the model's)")
     parser.add_argument("--opset", type=int, default=17)
+    parser.add_argument("--int8", action="store_true", help="also quantise to int8 (OUTPUT with .int8.onnx)")
+    parser.add_argument("--calibration", type=Path, help="folder of portrait photos to calibrate int8 on")
+    parser.add_argument("--calibration-count", type=int, default=64, help="photos used for calibration")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,7 +29,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--input-size must be a multiple of 32, got {size}")
     if args.opset < 17:
         raise ValueError(f"--opset must be 17 or newer, got {args.opset}")
+    if args.int8 and args.calibration is None:
+        raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
     export_onnx(model, args.output, size, args.opset)
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, {size}, {size}) "
           f"normalised RGB, output 'person' (batch, {size}, {size}) probability")
+    if args.int8:
+        from ..export import quantize_int8
+        from .segment import IMAGE_SUFFIXES
+        if not args.calibration.is_dir():
+            raise ValueError(f"{args.calibration}: not a folder of calibration photos")
+        photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        photos = photos[:: max(1, len(photos) // args.calibration_count)][: args.calibration_count]
+        int8_path = args.output.with_suffix(".int8.onnx")
+        quantize_int8(args.output, int8_path, photos, size)
+        print(f"wrote {int8_path} ({int8_path.stat().st_size / 1e6:.1f} MB), calibrated on {len(photos)} photos")
     return 0

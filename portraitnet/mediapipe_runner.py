@@ -1,0 +1,76 @@
+"""MediaPipe Selfie Segmentation (the general 256x256 model), for comparisons only; never needed by the package.
+
+MediaPipe 0.10.14 pins protobuf < 5 and OpenCV-contrib, which clash with our dependencies, so it may live in a
+virtual environment of its own: these functions run it in a worker process of any Python that has it
+(`python -m venv mp && mp/bin/pip install mediapipe==0.10.14`), exchanging files.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+MASKS = r"""
+import sys, numpy as np, cv2, mediapipe as mp
+paths = [line.strip() for line in sys.stdin if line.strip()]
+with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
+    for path in paths:
+        rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+        np.save(path + ".mediapipe.npy", selfie.process(rgb).segmentation_mask.astype(np.float16))
+"""
+
+LATENCY = r"""
+import json, sys, time, numpy as np, mediapipe as mp
+repeats = int(sys.argv[1])
+frame = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
+    for _ in range(10):
+        selfie.process(frame)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        selfie.process(frame)
+        times.append((time.perf_counter() - start) * 1000)
+print(json.dumps({"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90))}))
+"""
+
+
+def find_mediapipe_python(explicit: str | None) -> str | None:
+    """The given interpreter, or this one when it can import mediapipe, else None."""
+    if explicit:
+        return explicit
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError:
+        return None
+    return sys.executable
+
+
+def _run(python: str, script: str, args: list[str], stdin: str = "") -> str:
+    result = subprocess.run([python, "-c", script, *args], input=stdin, text=True, capture_output=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"MediaPipe worker ({python}) failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def mediapipe_probabilities(images: list[np.ndarray], python: str) -> list[np.ndarray]:
+    """Person probability of each RGB image, at its own size."""
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for index, image in enumerate(images):
+            path = Path(tmp) / f"{index:05d}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            paths.append(path)
+        _run(python, MASKS, [], "\n".join(map(str, paths)))
+        return [np.load(f"{path}.mediapipe.npy").astype(np.float32) for path in paths]
+
+
+def mediapipe_latency(python: str, repeats: int) -> dict[str, float]:
+    """Median and p90 ms of one 256x256 frame through the model (process() as a user calls it)."""
+    return json.loads(_run(python, LATENCY, [str(repeats)]).strip().splitlines()[-1])
