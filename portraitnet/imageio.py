@@ -77,9 +77,11 @@ def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported array type {array.dtype} (use uint8, uint16 or float in 0..1)")
 
 
-def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """RGB uint8 (H, W, 3) from a path, encoded bytes, a PIL image or an array (RGB order)."""
-    name = _name(source)
+def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str | None = None) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from a path, encoded bytes, a PIL image or an array (RGB order).
+
+    Errors name the input (`name` when given, as for an upload)."""
+    name = name or _name(source)
     if isinstance(source, np.ndarray):
         _check_pixels(source.shape[1] if source.ndim > 1 else 0, source.shape[0], max_pixels, name)
         return _array_to_rgb(source, name)

@@ -8,9 +8,9 @@ import sys
 
 from ..checkpoint import CheckpointError
 from ..data import DataError
-from . import benchmark, check_data, evaluate, export, segment, train, video
+from . import benchmark, check_data, evaluate, export, segment, serve, train, video
 
-SUBCOMMANDS = {"segment": segment, "video": video, "train": train, "evaluate": evaluate, "check-data": check_data,
+SUBCOMMANDS = {"segment": segment, "video": video, "serve": serve, "train": train, "evaluate": evaluate, "check-data": check_data,
                "export": export, "benchmark": benchmark}
 
 

@@ -1,0 +1,274 @@
+"""`portraitnet serve`: an HTTP API, a web page, and a live webcam mode over a WebSocket.
+
+- POST /api/segment: an image (multipart field `image`, or the raw bytes with an image/* content type) in,
+  a PNG (or JPEG for blur/replace on request) out. GET /api/health. Errors answer JSON {"error": ...}.
+- GET /: the page (drop a photo, see the four results; or start the webcam).
+- WS /ws/live: send a JSON settings message, then JPEG frames; each answer is the processed JPEG frame.
+  Temporal smoothing is kept per connection.
+
+Safety: loopback by default; bodies over `max_body_bytes` get 413; images over the pixel limit or unreadable get
+400 naming the problem; a bounded queue answers 503 when full instead of piling up; no path comes from a request.
+(No `from __future__ import annotations` here: FastAPI reads the endpoint annotations at run time.)
+"""
+
+
+import asyncio
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import cv2
+import numpy as np
+
+from . import effects
+from .imageio import ImageError, load_rgb
+from .segmenter import Segmenter
+from .video import FrameEffect
+
+FORMATS = ("mask", "cutout", "blur", "replace")
+INSTALL_LINE = "pip install 'portraitnet[serve]'"
+
+
+@dataclass
+class ServerSettings:
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    max_queue: int = 8  # requests admitted at once (running or waiting); more get 503
+    workers: int = 1  # inferences running at once (the model already uses every core)
+
+
+class Busy(Exception):
+    """The work queue is full."""
+
+
+class WorkQueue:
+    """Admits at most `limit` jobs at a time, runs at most `workers` of them at once in threads."""
+
+    def __init__(self, limit: int, workers: int) -> None:
+        self.limit = limit
+        self.admitted = 0
+        self.running = asyncio.Semaphore(workers)
+
+    async def run(self, function, *args):
+        if self.admitted >= self.limit:
+            raise Busy()
+        self.admitted += 1
+        try:
+            async with self.running:
+                return await asyncio.to_thread(function, *args)
+        finally:
+            self.admitted -= 1
+
+
+def encode(array: np.ndarray, kind: str) -> bytes:
+    """PNG (grey, RGB or RGBA) or JPEG (RGB) bytes of an RGB-ordered array."""
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if kind == "jpeg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    ok, data = cv2.imencode(".jpg" if kind == "jpeg" else ".png", array, params)
+    if not ok:
+        raise ValueError(f"could not encode {kind}")
+    return data.tobytes()
+
+
+def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, threshold: float | None,
+                  background: Any, max_pixels: int) -> tuple[bytes, str]:
+    """The work of one request: decode, predict, apply the effect, encode. Returns (bytes, media type)."""
+    rgb = load_rgb(data, max_pixels, name="image")
+    probability = segmenter.predict_arrays([rgb])[0]
+    if threshold is not None:
+        probability = (probability >= threshold).astype(np.float32)
+    if fmt == "mask":
+        result = (probability * 255).round().astype(np.uint8)
+    elif fmt == "cutout":
+        result = effects.cutout(rgb, probability)
+    elif fmt == "blur":
+        result = effects.blur_background(rgb, probability)
+    else:
+        result = effects.replace_background(rgb, probability, background)
+    kind = "jpeg" if output == "jpeg" and fmt in ("blur", "replace") else "png"
+    return encode(result, kind), f"image/{kind}"
+
+
+SEGMENT_OPENAPI = {
+    "requestBody": {
+        "required": True,
+        "description": "The photo: multipart/form-data with a file field `image` (and optionally a file field "
+                       "`background` for format=replace), or the raw image bytes with an image/* content type.",
+        "content": {
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["image"],
+                "properties": {"image": {"type": "string", "format": "binary"},
+                               "background": {"type": "string", "format": "binary"}}}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    "responses": {
+        "200": {"description": "The result image", "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+        "400": {"description": "Unreadable image, too many pixels, or a bad parameter",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "413": {"description": "Body over the size limit",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "415": {"description": "Not an image or multipart body",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "503": {"description": "Work queue full: retry shortly",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    },
+}
+
+
+def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | None = None):
+    """The ASGI app. Needs the `serve` extra (FastAPI)."""
+    try:
+        from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+        from fastapi.responses import HTMLResponse, JSONResponse, Response
+        from fastapi.staticfiles import StaticFiles
+        from pydantic import BaseModel
+    except ImportError:
+        raise ImportError(f"the server needs FastAPI and uvicorn: {INSTALL_LINE}") from None
+
+    settings = settings or ServerSettings()
+    segmenter = segmenter or Segmenter(max_pixels=settings.max_pixels)
+    queue = WorkQueue(settings.max_queue, settings.workers)
+    app = FastAPI(title="portraitnet", version=__import__("portraitnet").__version__,
+                  description="Portrait segmentation: masks, cut-outs, blurred or replaced backgrounds.")
+    static = resources.files("portraitnet") / "static"
+
+    class Error(BaseModel):
+        error: str
+
+    class Health(BaseModel):
+        status: str
+        backend: str
+        input_size: int
+
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.get("/api/health", response_model=Health)
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "backend": segmenter.backend_name, "input_size": segmenter.input_size}
+
+    @app.post("/api/segment", openapi_extra=SEGMENT_OPENAPI,
+              responses={400: {"model": Error}, 413: {"model": Error}, 415: {"model": Error}, 503: {"model": Error}})
+    async def segment(
+        request: Request,
+        format: str = Query("mask", description="mask, cutout, blur or replace"),
+        output: str = Query("png", description="png, or jpeg for blur and replace"),
+        background_color: str | None = Query(None, description="for replace: #rrggbb, r,g,b or a name"),
+        threshold: float | None = Query(None, ge=0, le=1, description="binarise the mask (default: soft)"),
+    ) -> Response:
+        if format not in FORMATS:
+            return error(400, f"unknown format {format!r}: choose from {', '.join(FORMATS)}")
+        if output not in ("png", "jpeg"):
+            return error(400, f"unknown output {output!r}: png or jpeg")
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
+            return error(413, f"body of {int(length):,} bytes is over the limit of {settings.max_body_bytes:,}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > settings.max_body_bytes:
+                return error(413, f"body is over the limit of {settings.max_body_bytes:,} bytes")
+        content_type = request.headers.get("content-type", "")
+        background_image: bytes | None = None
+        if content_type.startswith("multipart/form-data"):
+            form = await _parse_form(request, bytes(body))
+            if isinstance(form, str):
+                return error(400, form)
+            data = form.get("image")
+            if data is None:
+                return error(400, "multipart body has no file field 'image'")
+            background_image = form.get("background")
+        elif content_type.startswith("image/") or content_type == "application/octet-stream":
+            data = bytes(body)
+        else:
+            return error(415, f"content type {content_type or 'none'!r}: send multipart/form-data with a field "
+                              "'image', or the raw image with an image/* content type")
+        if not data:
+            return error(400, "empty image")
+        background: Any = None
+        if format == "replace":
+            try:
+                if background_image:
+                    background = load_rgb(background_image, settings.max_pixels, name="background")
+                elif background_color:
+                    background = effects.parse_colour(background_color)
+                else:
+                    return error(400, "format=replace needs background_color or a 'background' file field")
+            except (ImageError, ValueError) as problem:
+                return error(400, str(problem))
+        try:
+            result, media_type = await queue.run(segment_bytes, segmenter, data, format, output, threshold,
+                                                 background, settings.max_pixels)
+        except Busy:
+            return error(503, "busy: the work queue is full, retry shortly")
+        except ImageError as problem:
+            return error(400, str(problem))
+        return Response(result, media_type=media_type)
+
+    @app.websocket("/ws/live")
+    async def live(socket: WebSocket) -> None:
+        """First message: JSON settings {"format": "blur"|"replace", "background": "#rrggbb"}; then JPEG frames."""
+        await socket.accept()
+        try:
+            first = await socket.receive_text()
+            options = json.loads(first)
+            fmt = options.get("format", "blur")
+            background = effects.parse_colour(options.get("background", "#00b140")) if fmt == "replace" else None
+            effect = FrameEffect(segmenter, fmt, background, float(options.get("smoothing", 0.5)))
+        except (ValueError, TypeError) as problem:
+            await socket.send_text(json.dumps({"error": f"bad settings: {problem}"}))
+            await socket.close(code=1003)
+            return
+        try:
+            while True:
+                frame = await socket.receive_bytes()
+                try:
+                    out = await queue.run(_live_frame, effect, frame, settings.max_pixels)
+                except Busy:
+                    await socket.send_text(json.dumps({"error": "busy"}))
+                    continue
+                except ImageError as problem:
+                    await socket.send_text(json.dumps({"error": str(problem)}))
+                    continue
+                await socket.send_bytes(out)
+        except WebSocketDisconnect:
+            return
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def page() -> str:
+        return (static / "index.html").read_text()
+
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    return app
+
+
+def _live_frame(effect: FrameEffect, frame: bytes, max_pixels: int) -> bytes:
+    rgb = load_rgb(frame, max_pixels, name="frame")
+    return encode(effect(rgb), "jpeg")
+
+
+async def _parse_form(request: Any, body: bytes) -> dict[str, bytes] | str:
+    """File fields of a multipart body already read (and size-checked); a message when it is malformed."""
+    from starlette.requests import Request
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form()
+    except Exception as problem:  # starlette raises several types for malformed multipart bodies
+        return f"malformed multipart body ({problem})"
+    files = {}
+    for name in ("image", "background"):
+        field = form.get(name)
+        if field is not None and hasattr(field, "read"):
+            files[name] = await field.read()
+        elif isinstance(field, str) and field:
+            return f"field {name!r} must be a file, not text"
+    return files

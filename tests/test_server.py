@@ -1,0 +1,133 @@
+"""The HTTP API and the live WebSocket, through FastAPI's test client."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install 'portraitnet[serve]')")
+pytest.importorskip("httpx", reason="httpx is needed by FastAPI's test client")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from portraitnet.segmenter import Segmenter  # noqa: E402
+from portraitnet.server import ServerSettings, create_app  # noqa: E402
+
+from conftest import REPO  # noqa: E402
+
+SAMPLE = REPO / "examples" / "astronaut.jpg"
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter(backend="torch")
+
+
+@pytest.fixture(scope="module")
+def client(segmenter):
+    return TestClient(create_app(segmenter, ServerSettings(max_body_bytes=2_000_000, max_pixels=4_000_000)))
+
+
+def decode(response) -> Image.Image:
+    return Image.open(io.BytesIO(response.content))
+
+
+def test_health(client):
+    answer = client.get("/api/health").json()
+    assert answer["status"] == "ok" and answer["input_size"] == 224
+
+
+@pytest.mark.parametrize("fmt,mode,media", [("mask", "L", "image/png"), ("cutout", "RGBA", "image/png"),
+                                            ("blur", "RGB", "image/png")])
+def test_multipart_upload_gives_each_format(client, fmt, mode, media):
+    response = client.post(f"/api/segment?format={fmt}", files={"image": ("a.jpg", SAMPLE.read_bytes(), "image/jpeg")})
+    assert response.status_code == 200 and response.headers["content-type"] == media
+    image = decode(response)
+    assert image.size == (512, 512) and image.mode == mode
+
+
+def test_raw_body_and_jpeg_replace(client):
+    response = client.post("/api/segment?format=replace&background_color=%23ff0000&output=jpeg",
+                           content=SAMPLE.read_bytes(), headers={"content-type": "image/jpeg"})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert decode(response).size == (512, 512)
+
+
+def test_replace_with_an_uploaded_background(client):
+    background = io.BytesIO()
+    Image.new("RGB", (64, 32), (0, 0, 255)).save(background, format="PNG")
+    response = client.post("/api/segment?format=replace", files={
+        "image": ("a.jpg", SAMPLE.read_bytes(), "image/jpeg"), "background": ("b.png", background.getvalue(), "image/png")})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("kwargs,status,message", [
+    ({"content": b"hello", "headers": {"content-type": "text/plain"}}, 415, "content type 'text/plain'"),
+    ({"content": b"not an image at all", "headers": {"content-type": "image/jpeg"}}, 400, "image: not an image"),
+    ({"files": {"image": ("x.jpg", b"\xff\xd8garbage", "image/jpeg")}}, 400, "image: "),
+    ({"files": {"other": ("x.jpg", b"123", "image/jpeg")}}, 400, "no file field 'image'"),
+    ({"content": b"", "headers": {"content-type": "image/png"}}, 400, "empty image"),
+])
+def test_bad_inputs_answer_4xx_json(client, kwargs, status, message):
+    response = client.post("/api/segment", **kwargs)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_bad_parameters(client):
+    upload = {"files": {"image": ("a.jpg", SAMPLE.read_bytes(), "image/jpeg")}}
+    assert "unknown format" in client.post("/api/segment?format=sepia", **upload).json()["error"]
+    assert "needs background_color" in client.post("/api/segment?format=replace", **upload).json()["error"]
+    assert "not a colour" in client.post("/api/segment?format=replace&background_color=nope", **upload).json()["error"]
+    assert client.post("/api/segment?threshold=2", **upload).status_code == 422
+
+
+def test_oversized_body_and_too_many_pixels(client):
+    response = client.post("/api/segment", content=b"\0" * 2_100_000, headers={"content-type": "image/png"})
+    assert response.status_code == 413 and "over the limit" in response.json()["error"]
+    big = io.BytesIO()
+    Image.new("L", (2100, 2100)).save(big, format="PNG")  # small file, 4.4 megapixels
+    response = client.post("/api/segment", content=big.getvalue(), headers={"content-type": "image/png"})
+    assert response.status_code == 400 and "over the limit of 4,000,000" in response.json()["error"]
+
+
+def test_full_queue_answers_503(segmenter):
+    client = TestClient(create_app(segmenter, ServerSettings(max_queue=0)))
+    response = client.post("/api/segment", content=SAMPLE.read_bytes(), headers={"content-type": "image/jpeg"})
+    assert response.status_code == 503 and "busy" in response.json()["error"]
+
+
+def test_openapi_schema_describes_the_api(client):
+    schema = client.get("/openapi.json").json()
+    segment = schema["paths"]["/api/segment"]["post"]
+    assert set(segment["requestBody"]["content"]) >= {"multipart/form-data", "image/jpeg", "image/png"}
+    assert {p["name"] for p in segment["parameters"]} == {"format", "output", "background_color", "threshold"}
+    assert {"200", "400", "413", "415", "503"} <= set(segment["responses"])
+    assert "/api/health" in schema["paths"]
+
+
+def test_page_and_static_files(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "Live webcam" in page.text
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/../server.py").status_code == 404
+
+
+def test_live_websocket_streams_processed_frames(client):
+    frame = io.BytesIO()
+    Image.open(SAMPLE).resize((320, 240)).save(frame, format="JPEG")
+    with client.websocket_connect("/ws/live") as socket:
+        socket.send_text(json.dumps({"format": "replace", "background": "#00ff00"}))
+        for _ in range(3):
+            socket.send_bytes(frame.getvalue())
+            image = Image.open(io.BytesIO(socket.receive_bytes()))
+            assert image.size == (320, 240) and image.format == "JPEG"
+        socket.send_bytes(b"garbage")
+        assert "frame" in json.loads(socket.receive_text())["error"]
+
+
+def test_live_websocket_refuses_bad_settings(client):
+    with client.websocket_connect("/ws/live") as socket:
+        socket.send_text(json.dumps({"format": "sepia"}))
+        assert "bad settings" in json.loads(socket.receive_text())["error"]
