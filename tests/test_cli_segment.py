@@ -109,3 +109,15 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
     assert (fp32 == int8).mean() > 0.95
     assert main(["export", "-o", str(tmp_path / "n.onnx"), "--int8"]) == 2
     assert "--int8 needs --calibration" in capsys.readouterr().err
+
+
+def test_masks_of_large_jpegs_have_the_full_size(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "large.jpg"), cv2.resize(cv2.imread(str(SAMPLE)), (1200, 1600)))
+    assert main(["segment", str(folder), "-o", str(tmp_path / "out"), "--backend", "torch", "--no-progress"]) == 0
+    reduced = cv2.imread(str(tmp_path / "out" / "large.png"), cv2.IMREAD_UNCHANGED)
+    assert reduced.shape == (1600, 1200)
+    # the same as predicting from the fully decoded photo, up to resampling
+    full = Segmenter(backend="torch").predict(folder / "large.jpg")
+    assert np.abs(reduced / 255.0 - full).mean() < 0.02

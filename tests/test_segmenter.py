@@ -158,3 +158,21 @@ def test_mediapipe_runner_when_mediapipe_is_somewhere():
     probability = mediapipe_probabilities([rgb], python)[0]
     assert probability.shape == (512, 512) and 0.05 < (probability > 0.5).mean() < 0.95
     assert mediapipe_latency(python, 3)["median_ms"] > 0
+
+
+def test_reduced_jpeg_decoding_reports_the_full_size(tmp_path):
+    from portraitnet.imageio import load_rgb_reduced
+    big = Image.open(SAMPLE).resize((1200, 1600))
+    plain = tmp_path / "big.jpg"
+    big.save(plain)
+    rgb, full = load_rgb_reduced(plain, 448)
+    assert full == (1600, 1200) and 448 <= max(rgb.shape[:2]) < 1600
+    exif = Image.Exif()
+    exif[0x0112] = 6  # displayed turned by 90 degrees
+    turned = tmp_path / "turned.jpg"
+    big.save(turned, exif=exif)
+    rgb, full = load_rgb_reduced(turned, 448)
+    assert full == (1200, 1600) and rgb.shape[0] < rgb.shape[1]
+    png = tmp_path / "small.png"
+    big.resize((300, 400)).save(png)
+    assert load_rgb_reduced(png, 448)[1] == (400, 300)

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     parser.add_argument("--threads", type=int, help="inference threads")
-    parser.add_argument("--batch-size", type=int, default=8, help="images per forward pass")
+    parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
     parser.add_argument("--max-pixels", type=int, default=50_000_000, help="refuse larger images")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -136,7 +136,7 @@ def load_background(text: str | None, formats: list[str], max_pixels: int | None
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..imageio import ImageError, load_rgb
+    from ..imageio import ImageError, load_rgb, load_rgb_reduced
     from ..segmenter import Segmenter
 
     formats = parse_formats(args.format)
@@ -160,14 +160,23 @@ def run(args: argparse.Namespace) -> int:
     decode_failures = 0
     written = 0
 
+    masks_only = formats == ["mask"]
+    full_sizes: dict[Path, tuple[int, int]] = {}
+
     def decode(item: tuple[Path, Path]) -> tuple[Path, Path, np.ndarray | str]:
         try:
+            if masks_only:  # the mask comes from a small input: decode JPEGs at a reduced scale
+                rgb, full_sizes[item[1]] = load_rgb_reduced(item[0], 2 * segmenter.input_size, args.max_pixels)
+                return item[0], item[1], rgb
             return item[0], item[1], load_rgb(item[0], args.max_pixels)
         except ImageError as error:
             return item[0], item[1], str(error)
 
     def save(job: tuple[Path, np.ndarray, np.ndarray]) -> int:
         relative, rgb, probability = job
+        if masks_only and probability.shape != full_sizes[relative]:
+            height, width = full_sizes[relative]
+            probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
         for fmt in formats:
             target = args.output / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
             write_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
@@ -177,8 +186,12 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(2) as pool, tqdm(total=len(files), unit="img", disable=args.no_progress,
                                              desc="segment") as bar:
         pending = []
-        for start in range(0, len(files), args.batch_size):
-            decoded = list(pool.map(decode, files[start:start + args.batch_size]))
+        batches = [files[start:start + args.batch_size] for start in range(0, len(files), args.batch_size)]
+        upcoming = [pool.submit(decode, item) for item in batches[0]] if batches else []
+        for index in range(len(batches)):
+            decoded = [future.result() for future in upcoming]
+            # decode the next batch while this one is predicted and the last one is written
+            upcoming = [pool.submit(decode, item) for item in batches[index + 1]] if index + 1 < len(batches) else []
             good = [(rel, rgb) for _, rel, rgb in decoded if not isinstance(rgb, str)]
             errors = [rgb for _, _, rgb in decoded if isinstance(rgb, str)]
             failures.extend(errors)
