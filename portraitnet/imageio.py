@@ -6,9 +6,10 @@ before any pixel is decoded, so a decompression bomb costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -77,6 +78,21 @@ def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
     raise ImageError(f"{name}: unsupported array type {array.dtype} (use uint8, uint16 or float in 0..1)")
 
 
+@contextlib.contextmanager
+def _opened(opener: Any, name: str, max_pixels: int | None) -> Iterator[Image.Image]:
+    """Image.open with the pixel limit checked from the header and Pillow's errors turned into ImageError."""
+    try:
+        with Image.open(opener) as image:
+            _check_pixels(*image.size, max_pixels, name)
+            yield image
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{name}: refused as a decompression bomb ({error})") from None
+    except OSError as error:
+        raise ImageError(f"{name}: cannot decode ({error})") from None
+
+
 def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str | None = None) -> np.ndarray:
     """RGB uint8 (H, W, 3) from a path, encoded bytes, a PIL image or an array (RGB order).
 
@@ -97,17 +113,9 @@ def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS, na
         opener = io.BytesIO(bytes(source))
     else:
         raise ImageError(f"{name}: expected a path, bytes, a PIL image or a NumPy array")
-    try:
-        with Image.open(opener) as image:
-            _check_pixels(*image.size, max_pixels, name)
-            image.load()
-            return _pil_to_rgb(image, name)
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{name}: refused as a decompression bomb ({error})") from None
-    except OSError as error:
-        raise ImageError(f"{name}: cannot decode ({error})") from None
+    with _opened(opener, name, max_pixels) as image:
+        image.load()
+        return _pil_to_rgb(image, name)
 
 
 def load_rgb_reduced(path: str | Path, longer_side: int,
@@ -118,22 +126,14 @@ def load_rgb_reduced(path: str | Path, longer_side: int,
     name = str(path)
     if not Path(path).is_file():
         return load_rgb(path, max_pixels), (0, 0)  # raises the usual error
-    try:
-        with Image.open(path) as image:
-            _check_pixels(*image.size, max_pixels, name)
-            width, height = image.size
-            if image.format == "JPEG" and max(width, height) > longer_side:
-                scale = longer_side / max(width, height)
-                image.draft("RGB", (max(1, int(width * scale + 0.5)), max(1, int(height * scale + 0.5))))
-            decoded_width, decoded_height = image.size
-            image.load()
-            rgb = _pil_to_rgb(image, name)
-    except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{name}: refused as a decompression bomb ({error})") from None
-    except OSError as error:
-        raise ImageError(f"{name}: cannot decode ({error})") from None
+    with _opened(path, name, max_pixels) as image:
+        width, height = image.size
+        if image.format == "JPEG" and max(width, height) > longer_side:
+            scale = longer_side / max(width, height)
+            image.draft("RGB", (max(1, int(width * scale + 0.5)), max(1, int(height * scale + 0.5))))
+        decoded_width, decoded_height = image.size
+        image.load()
+        rgb = _pil_to_rgb(image, name)
     turned = rgb.shape[:2] != (decoded_height, decoded_width)  # EXIF orientation swapped the axes
     return rgb, ((width, height) if turned else (height, width))
 
