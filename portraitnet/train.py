@@ -279,7 +279,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
     start_epoch, best_iou, best_epoch = 0, -1.0, -1
-    if resume and last_path.is_file():
+    resumed = resume and last_path.is_file()
+    if resumed:
         state = load_checkpoint(last_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -292,18 +293,19 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             truncate_log(log_path, start_epoch)
             log.info("resumed from %s after epoch %d (best validation IoU %.4f at epoch %d)",
                      last_path, start_epoch, best_iou, best_epoch)
-    elif resume and ddp.is_main:
-        log.info("no checkpoint at %s: starting from scratch", last_path)
-    elif config.init_from:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                               for k, v in model_weights(load_checkpoint(config.init_from)).items()})
-        if ema is not None:
-            ema = WeightEMA(model, config.ema_decay)
+    else:
+        if resume and ddp.is_main:
+            log.info("no checkpoint at %s: starting a new run", last_path)
+        if config.init_from:
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                   for k, v in model_weights(load_checkpoint(config.init_from)).items()})
+            if ema is not None:
+                ema = WeightEMA(model, config.ema_decay)
+            if ddp.is_main:
+                log.info("warm start: weights from %s (optimiser and schedule start afresh)", config.init_from)
         if ddp.is_main:
-            log.info("warm start: weights from %s", config.init_from)
-    if ddp.is_main and not resume:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_path.unlink(missing_ok=True)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            log_path.unlink(missing_ok=True)
 
     net: nn.Module = model
     if ddp.enabled:

@@ -80,3 +80,14 @@ def test_two_process_ddp_run(synthetic_dataset, tmp_path):
     assert result.stdout.count("epoch 2/2") == 1 and result.stdout.count("best validation IoU") == 1
     state = load_checkpoint(out / "last.pt")
     assert state["epoch"] == 2 and not any(k.startswith("module.") for k in state["model"])
+
+
+def test_warm_start_takes_the_weights_of_another_model(synthetic_dataset, tmp_path):
+    train(tiny_config(synthetic_dataset, tmp_path / "first", epochs=1), show_progress=False)
+    source = load_checkpoint(tmp_path / "first" / "best.pt")["model"]
+    warm = tiny_config(synthetic_dataset, tmp_path / "warm", epochs=1, lr=0.0, weight_decay=0.0,
+                       init_from=str(tmp_path / "first" / "best.pt"))
+    train(warm, resume=True, show_progress=False)  # --resume with no checkpoint yet still warm-starts
+    after = load_checkpoint(tmp_path / "warm" / "last.pt")["model"]
+    key = "encoder.stem.0.weight"
+    assert torch.equal(after[key].float(), source[key].float())  # lr 0: the warm-start weights, untouched
