@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import tempfile
 import warnings
@@ -11,43 +10,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .model import LearnedUpsample, PortraitNet
+from .model import PortraitNet
 
 ONNX_OPSET = 17
-EXPORT_VERSION = 2  # bump when the exported graph changes, so cached exports are redone
-
-
-class SubPixelUpsample(nn.Module):
-    """The same map as a kernel-4, stride-2, padding-1 transposed conv, computed as a 3x3 conv to 4x the
-    channels followed by a pixel shuffle. Runtimes optimise plain convs far better (ONNX Runtime: 3.2 ms of
-    transposed convs per frame here before the rewrite)."""
-
-    def __init__(self, upsample: nn.ConvTranspose2d) -> None:
-        super().__init__()
-        weight = upsample.weight.detach()  # (C_in, C_out, 4, 4)
-        c_in, c_out = weight.shape[:2]
-        # output phase a (row or column parity) reads input offsets -1, 0, +1 through these kernel taps
-        taps = {0: {0: 3, 1: 1}, 1: {1: 2, 2: 0}}  # phase -> {3x3 index: 4x4 index}
-        conv_weight = torch.zeros(c_out, 2, 2, c_in, 3, 3)
-        for a_y, rows in taps.items():
-            for a_x, cols in taps.items():
-                for dy, ky in rows.items():
-                    for dx, kx in cols.items():
-                        conv_weight[:, a_y, a_x, :, dy, dx] = weight[:, :, ky, kx].t()
-        self.conv = nn.Conv2d(c_in, 4 * c_out, 3, padding=1, bias=False)
-        self.conv.weight.data.copy_(conv_weight.reshape(4 * c_out, c_in, 3, 3))
-        self.shuffle = nn.PixelShuffle(2)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.conv(x))
-
-
-def inference_form(model: PortraitNet) -> PortraitNet:
-    """A copy of the model with the transposed convs rewritten as sub-pixel convs (same outputs to ~1e-6)."""
-    model = copy.deepcopy(model).float().eval()
-    model.decoder.upsamples = nn.ModuleList(
-        SubPixelUpsample(up) if isinstance(up, LearnedUpsample) else up for up in model.decoder.upsamples)
-    return model
+EXPORT_VERSION = 3  # bump when the exported graph changes, so cached exports are redone
 
 
 class PersonProbability(nn.Module):
@@ -67,7 +33,7 @@ def export_onnx(model: PortraitNet, path: str | Path, input_size: int = 224, ops
     """Write the model as ONNX with a dynamic batch axis (written atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wrapper = PersonProbability(inference_form(model))
+    wrapper = PersonProbability(model.float().eval())
     example = torch.zeros(1, 3, input_size, input_size)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -45,10 +45,10 @@ def cache_dir() -> Path:
 
 class TorchBackend:
     def __init__(self, model: torch.nn.Module, threads: int | None) -> None:
-        from .export import PersonProbability, inference_form
+        from .export import PersonProbability
         if threads:
             torch.set_num_threads(threads)
-        self.model = PersonProbability(inference_form(model)).eval()  # the graph ONNX Runtime runs
+        self.model = PersonProbability(model).eval()  # the graph ONNX Runtime runs
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
