@@ -34,7 +34,8 @@ def model_latency(weights: Path | None, threads: int, repeats: int) -> dict[str,
     """Batch-1 latency of the network alone (normalised 224 input in, probability out) per backend."""
     results = {}
     batch = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
-    backends = ["torch"] + (["onnx"] if onnxruntime_available() else [])
+    is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
+    backends = ([] if is_onnx_file else ["torch"]) + (["onnx"] if onnxruntime_available() else [])
     for backend in backends:
         segmenter = Segmenter(weights, backend=backend, threads=threads)
         results[f"{backend} ({segmenter.input_size}px)"] = timings_ms(lambda: segmenter._run(batch), repeats)
