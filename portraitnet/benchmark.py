@@ -35,7 +35,8 @@ def model_latency(weights: Path | None, threads: int, repeats: int) -> dict[str,
     results = {}
     batch = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
-    backends = ([] if is_onnx_file else ["torch"]) + (["onnx"] if onnxruntime_available() else [])
+    # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
+    backends = (["onnx"] if onnxruntime_available() else []) + ([] if is_onnx_file else ["torch"])
     for backend in backends:
         segmenter = Segmenter(weights, backend=backend, threads=threads)
         results[f"{backend} ({segmenter.input_size}px)"] = timings_ms(lambda: segmenter._run(batch), repeats)
