@@ -118,15 +118,19 @@ def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS, na
         return _pil_to_rgb(image, name)
 
 
-def load_rgb_reduced(path: str | Path, longer_side: int,
-                     max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
-    """For outputs that need only the mask: a JPEG is decoded at a reduced scale (libjpeg's DCT scaling, several
-    times faster) that keeps at least `longer_side` px; other formats decode in full. Returns the RGB image and
-    the (height, width) of the full-size image, the size the mask must have."""
-    name = str(path)
-    if not Path(path).is_file():
-        return load_rgb(path, max_pixels), (0, 0)  # raises the usual error
-    with _opened(path, name, max_pixels) as image:
+def load_rgb_reduced(source: str | Path | bytes, longer_side: int, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                     name: str | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """For outputs that need only the mask: a JPEG (a path or encoded bytes) is decoded at a reduced scale
+    (libjpeg's DCT scaling, several times faster) that keeps at least `longer_side` px; other formats decode in
+    full. Returns the RGB image and the (height, width) of the full-size image, the size the mask must have."""
+    name = name or _name(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        opener: Any = io.BytesIO(bytes(source))
+    elif Path(source).is_file():
+        opener = Path(source)
+    else:
+        return load_rgb(source, max_pixels, name), (0, 0)  # raises the usual error
+    with _opened(opener, name, max_pixels) as image:
         width, height = image.size
         if image.format == "JPEG" and max(width, height) > longer_side:
             scale = longer_side / max(width, height)

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from . import effects
-from .imageio import ImageError, load_rgb
+from .imageio import ImageError, load_rgb, load_rgb_reduced
 from .segmenter import Segmenter
 from .video import FrameEffect
 
@@ -75,8 +75,14 @@ def encode(array: np.ndarray, kind: str) -> bytes:
 def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, threshold: float | None,
                   background: Any, max_pixels: int) -> tuple[bytes, str]:
     """The work of one request: decode, predict, apply the effect, encode. Returns (bytes, media type)."""
-    rgb = load_rgb(data, max_pixels, name="image")
-    probability = segmenter.predict_arrays([rgb])[0]
+    if fmt == "mask":  # the mask comes from a small input: decode a JPEG at a reduced scale
+        rgb, (height, width) = load_rgb_reduced(data, 2 * segmenter.input_size, max_pixels, name="image")
+        probability = segmenter.predict_arrays([rgb])[0]
+        if probability.shape != (height, width):
+            probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+    else:
+        rgb = load_rgb(data, max_pixels, name="image")
+        probability = segmenter.predict_arrays([rgb])[0]
     if threshold is not None:
         probability = (probability >= threshold).astype(np.float32)
     if fmt == "mask":

@@ -131,3 +131,10 @@ def test_live_websocket_refuses_bad_settings(client):
     with client.websocket_connect("/ws/live") as socket:
         socket.send_text(json.dumps({"format": "sepia"}))
         assert "bad settings" in json.loads(socket.receive_text())["error"]
+
+
+def test_mask_of_a_large_jpeg_has_its_full_size(client):
+    large = io.BytesIO()
+    Image.open(SAMPLE).resize((900, 1200)).save(large, format="JPEG")
+    response = client.post("/api/segment", content=large.getvalue(), headers={"content-type": "image/jpeg"})
+    assert response.status_code == 200 and decode(response).size == (900, 1200)
