@@ -2,7 +2,6 @@
 
 import io
 
-import cv2
 import numpy as np
 import pytest
 from PIL import Image

@@ -1,6 +1,5 @@
 """The training recipe end to end: it learns, it resumes exactly, it runs under DDP."""
 
-import json
 import os
 import subprocess
 import sys
