@@ -131,12 +131,23 @@ def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, 
 
 
 def test_person_probability_is_the_softmax_person_channel():
-    """The exported head computes sigmoid(l1 - l0): the two-class softmax, cheaper in runtimes."""
+    """The inference graph (sub-pixel convs for the transposed convs, the last up-sampling and the mask head folded
+    into half-resolution work, sigmoid(l1 - l0) for the softmax) computes the model's own numbers, borders
+    included, for any weights."""
     import torch
     from portraitnet.export import PersonProbability
     from portraitnet.model import PortraitNet
     torch.manual_seed(0)
-    model = PortraitNet().eval()
+    model = PortraitNet()
+    with torch.no_grad():  # trained-looking weights: no longer the bilinear start, BN statistics not the identity
+        for module in model.modules():
+            if isinstance(module, torch.nn.ConvTranspose2d):
+                module.weight.normal_(0, 0.1)
+            elif isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1)
+                module.running_var.uniform_(0.5, 2)
+        model.mask_head.weight.normal_(0, 0.1)
+    model.eval()
     x = torch.randn(2, 3, 96, 64)
     with torch.no_grad():
         assert torch.allclose(PersonProbability(model)(x), torch.softmax(model(x), 1)[:, 1], atol=1e-6)

@@ -54,6 +54,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     base = {**TrainConfig.read_file(args.config), "epochs": args.epochs}
+    # A short budget cannot afford the full recipe's warm-up: keep it to a tenth of the epochs, the same for every row.
+    base["warmup_epochs"] = min(base.get("warmup_epochs", 0), args.epochs // 10)
     if args.study == "augmentation":  # start from the paper's augmentation; each row adds its own
         base.update(composite_probability=0.0, landscape_probability=0.0, photometric_probability=0.0)
     root = args.out / args.study
