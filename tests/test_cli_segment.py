@@ -88,6 +88,8 @@ def test_export_then_segment_with_the_onnx_file(tmp_path, capsys):
     model = onnx.load(str(onnx_path))
     assert model.opset_import[0].version >= 17
     assert [o.name for o in model.graph.output] == ["person"]
+    # the inference rewrite: no transposed convs (slow in runtimes, not quantisable), no channel softmax
+    assert not {node.op_type for node in model.graph.node} & {"ConvTranspose", "Softmax"}
     segmenter = Segmenter(onnx_path)
     assert segmenter.backend_name == "onnx" and segmenter.input_size == 224
     batch = segmenter.predict_batch([SAMPLE, SAMPLE, SAMPLE])  # dynamic batch
