@@ -70,12 +70,10 @@ class PhaseHead(nn.Module):
 
     def __init__(self, upsample: LearnedUpsample, mask_head: nn.Conv2d) -> None:
         super().__init__()
-        weight = upsample.weight.detach().float()
+        self.upsample = SubPixelUpsample(upsample).conv  # the four phases, left unshuffled
         head = mask_head.weight.detach().float()
         difference = head[1:2] - head[0:1]  # softmax over two classes = sigmoid(l_person - l_background)
-        self.upsample = nn.Conv2d(weight.shape[0], weight.shape[1] * 4, 3, padding=1, bias=False)
-        self.upsample.weight.data.copy_(subpixel_weight(weight))
-        self.head = nn.Conv2d(weight.shape[1] * 4, 4, 3, padding=1, bias=False)
+        self.head = nn.Conv2d(self.upsample.out_channels, 4, 3, padding=1, bias=False)
         self.head.weight.data.copy_(phase_conv_weight(difference))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,7 +83,8 @@ class PhaseHead(nn.Module):
 class PersonProbability(nn.Module):
     """The person probability (B, H, W) of a PortraitNet, the same numbers as softmax(model(x))[:, 1], rewritten for
     inference: transposed convs as sub-pixel convs, and the full-resolution tail (last up-sampling, mask head,
-    two-class softmax) as one-channel work at half resolution. The edge head is not needed and is left out."""
+    two-class softmax) as one-channel work at half resolution. The edge head is not needed and is left out.
+    The rewritten layers are copies: build it from the finished model, after training."""
 
     def __init__(self, model: PortraitNet) -> None:
         super().__init__()
