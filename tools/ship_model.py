@@ -1,6 +1,6 @@
 """Ship a trained model inside the package: half-precision weights plus a record of how they were trained.
 
-    python tools/ship_model.py runs/cpu [--report reports/cpu/report.json]
+    python tools/ship_model.py runs/cpu [--report reports/cpu/report.json] [--note 'what changed when' ...]
 
 Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, float16, with its config) and
 portraitnet/weights/model.json (recipe, epochs, wall-clock hours, validation and, when given, test metrics).
@@ -22,6 +22,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a training run folder (best.pt, log.jsonl)")
     parser.add_argument("--report", type=Path, help="an `evaluate` report.json of best.pt on the test split")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a line for the record, such as a recipe change during the run (repeatable)")
     args = parser.parse_args()
 
     best = load_checkpoint(args.run / "best.pt")
@@ -36,6 +38,7 @@ def main() -> None:
         "validation_images": best["data"]["val"],
         "left_out_test_duplicates": best["data"]["dropped_test_duplicates"],
         "config": best["config"],
+        "notes": args.note,
     }
     if args.report:
         report = json.loads(args.report.read_text())
