@@ -55,7 +55,7 @@ def main() -> None:
     import onnxruntime as ort
 
     from portraitnet.checkpoint import load_model
-    from portraitnet.export import PersonProbability, export_onnx, quantize_int8
+    from portraitnet.export import export_onnx, quantize_int8
     from portraitnet.imageio import load_rgb
     from portraitnet.preprocess import letterbox_image, normalize
     from portraitnet.segmenter import shipped_weights
