@@ -33,15 +33,6 @@ class AsTrained(nn.Module):
         return torch.sigmoid(logits[:, 1] - logits[:, 0])
 
 
-def export(module: nn.Module, path: Path, size: int) -> None:
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (torch.zeros(1, 3, size, size),), str(path), opset_version=17,
-                          input_names=["image"], output_names=["person"],
-                          dynamic_axes={"image": {0: "batch"}, "person": {0: "batch"}}, dynamo=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, help="a checkpoint (default: the shipped model)")
@@ -55,34 +46,30 @@ def main() -> None:
     import onnxruntime as ort
 
     from portraitnet.checkpoint import load_model
-    from portraitnet.export import export_onnx, quantize_int8
+    from portraitnet.cli.segment import IMAGE_SUFFIXES
+    from portraitnet.export import export_module, export_onnx, quantize_int8
     from portraitnet.imageio import load_rgb
     from portraitnet.preprocess import letterbox_image, normalize
-    from portraitnet.segmenter import shipped_weights
+    from portraitnet.segmenter import OnnxBackend, shipped_weights
 
     model, payload = load_model(args.weights or shipped_weights())
     model = model.float().eval()
     size = int(payload["config"]["input_size"])
-    photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))[:64]
+    photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:64]
     if not photos:
         raise SystemExit(f"{args.calibration}: no photos to calibrate on")
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = {"as trained, fp32": Path(tmp) / "plain.onnx", "rewritten, fp32": Path(tmp) / "rewritten.onnx"}
-        export(AsTrained(model), paths["as trained, fp32"], size)
+        export_module(AsTrained(model), paths["as trained, fp32"], size)
         export_onnx(model, paths["rewritten, fp32"], size)
         paths["as trained, int8"] = quantize_int8(paths["as trained, fp32"], Path(tmp) / "plain8.onnx", photos, size)
         paths["rewritten, int8"] = quantize_int8(paths["rewritten, fp32"], Path(tmp) / "rewritten8.onnx", photos, size)
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        sessions = {name: ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                    for name, path in paths.items()}
+        sessions = {name: OnnxBackend(path, args.threads) for name, path in paths.items()}
 
         inputs = [normalize(letterbox_image(load_rgb(p), size)[0][None]).numpy() for p in photos[:16]]
-        difference = max(float(np.abs(sessions["as trained, fp32"].run(None, {"image": x})[0]
-                                      - sessions["rewritten, fp32"].run(None, {"image": x})[0]).max())
+        difference = max(float(np.abs(sessions["as trained, fp32"](x) - sessions["rewritten, fp32"](x)).max())
                          for x in inputs)
         print(f"largest fp32 probability difference, as trained vs rewritten, on {len(inputs)} photos: "
               f"{difference:.2e}")
@@ -91,12 +78,12 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in sessions}
         for session in sessions.values():
             for _ in range(20):
-                session.run(None, {"image": batch})
+                session(batch)
         for _ in range(args.rounds):  # interleaved, so that a slow spell of the machine hits every graph alike
             for name, session in sessions.items():
                 for _ in range(args.runs_per_round):
                     started = time.perf_counter()
-                    session.run(None, {"image": batch})
+                    session(batch)
                     times[name].append((time.perf_counter() - started) * 1000)
 
     base = float(np.median(times["as trained, fp32"]))

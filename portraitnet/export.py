@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import LearnedUpsample, PortraitNet
+from .model import LearnedUpsample, PortraitNet, check_input_size
 
 ONNX_OPSET = 17
 EXPORT_VERSION = 4  # bump when the exported graph changes, so cached exports are redone
@@ -98,23 +98,27 @@ class PersonProbability(nn.Module):
         self.head = PhaseHead(last, model.mask_head)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-1] % 32 or image.shape[-2] % 32:
-            raise ValueError(f"input height and width must be multiples of 32, got {tuple(image.shape[-2:])}")
+        check_input_size(image)
         return self.head(self.decoder(self.encoder(image)))
 
 
 def export_onnx(model: PortraitNet, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET) -> Path:
-    """Write the model as ONNX with a dynamic batch axis (written atomically)."""
+    """Write the model's person probability, rewritten for inference, as ONNX with a dynamic batch axis."""
+    return export_module(PersonProbability(model.float().eval()), path, input_size, opset)
+
+
+def export_module(module: nn.Module, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET) -> Path:
+    """Write a module from a normalised image (B, 3, S, S) 'image' to a probability (B, S, S) 'person' as ONNX with
+    a dynamic batch axis (written atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wrapper = PersonProbability(model.float().eval())
     example = torch.zeros(1, 3, input_size, input_size)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(wrapper, (example,), tmp, opset_version=opset, input_names=["image"],
+            torch.onnx.export(module.eval(), (example,), tmp, opset_version=opset, input_names=["image"],
                               output_names=["person"], dynamic_axes={"image": {0: "batch"}, "person": {0: "batch"}},
                               dynamo=False)
         os.replace(tmp, path)

@@ -161,6 +161,12 @@ class PortraitNetDecoder(nn.Module):
         return x  # (B, out_channels, H, W)
 
 
+def check_input_size(x: torch.Tensor) -> None:
+    """The encoder halves the size five times and the decoder doubles it back: H and W must divide by 32."""
+    if x.shape[-1] % 32 or x.shape[-2] % 32:
+        raise ValueError(f"input height and width must be multiples of 32, got {tuple(x.shape[-2:])}")
+
+
 class PortraitNet(nn.Module):
     """forward(x) returns mask logits (B, 2, H, W); with_edge=True also returns edge logits (B, 2, H, W).
 
@@ -186,8 +192,7 @@ class PortraitNet(nn.Module):
             nn.init.normal_(head.weight, std=0.01)
 
     def forward(self, x: torch.Tensor, with_edge: bool = False):
-        if x.shape[-1] % 32 or x.shape[-2] % 32:
-            raise ValueError(f"input height and width must be multiples of 32, got {tuple(x.shape[-2:])}")
+        check_input_size(x)
         features = self.encoder(x)  # strides 2, 4, 8, 16, 32
         decoded = self.decoder(features)  # (B, 8, H, W)
         mask = self.mask_head(decoded)  # (B, 2, H, W)

@@ -96,8 +96,10 @@ def preprocess(image: np.ndarray, size: int = 224) -> tuple[torch.Tensor, Letter
     return normalize(square), box
 
 
-def unletterbox(probability: np.ndarray, box: Letterbox) -> np.ndarray:
-    """A (size, size) map predicted on the letterboxed input -> the original (height, width)."""
+def unletterbox(probability: np.ndarray, box: Letterbox, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A (size, size) map predicted on the letterboxed input -> the original (height, width), or `size` (height,
+    width) when the input was a reduced copy of a larger image: one resize, straight to the size wanted."""
+    height, width = size or (box.height, box.width)
     inside = probability[box.top:box.top + box.fitted_height, box.left:box.left + box.fitted_width]
-    return cv2.resize(np.ascontiguousarray(inside, dtype=np.float32), (box.width, box.height),
+    return cv2.resize(np.ascontiguousarray(inside, dtype=np.float32), (width, height),
                       interpolation=cv2.INTER_LINEAR)

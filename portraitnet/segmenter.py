@@ -119,14 +119,18 @@ class Segmenter:
         rgbs = [load_rgb(image, self.max_pixels) for image in images]
         return self.predict_arrays(rgbs)
 
-    def predict_arrays(self, rgbs: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The same for RGB uint8 arrays already decoded (the fast path for video frames)."""
+    def predict_arrays(self, rgbs: Sequence[np.ndarray],
+                       sizes: Sequence[tuple[int, int]] | None = None) -> list[np.ndarray]:
+        """The same for RGB uint8 arrays already decoded (the fast path for video frames). `sizes` (height, width)
+        per image asks for the probability at another size than the array's, such as the full size of an image
+        decoded at a reduced scale."""
         if not rgbs:
             return []
         squares, boxes = zip(*(letterbox_image(rgb, self.input_size) for rgb in rgbs))
         batch = normalize(np.stack(squares)).numpy()
         probabilities = self._run(batch)
-        return [unletterbox(p, box) for p, box in zip(probabilities, boxes)]
+        sizes = sizes or [None] * len(rgbs)
+        return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
 
     # --- effects: same type in, same type out (a path gives a PIL image) ---
 

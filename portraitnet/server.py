@@ -76,10 +76,8 @@ def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, thre
                   background: Any, max_pixels: int) -> tuple[bytes, str]:
     """The work of one request: decode, predict, apply the effect, encode. Returns (bytes, media type)."""
     if fmt == "mask":  # the mask comes from a small input: decode a JPEG at a reduced scale
-        rgb, (height, width) = load_rgb_reduced(data, 2 * segmenter.input_size, max_pixels, name="image")
-        probability = segmenter.predict_arrays([rgb])[0]
-        if probability.shape != (height, width):
-            probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+        rgb, full_size = load_rgb_reduced(data, 2 * segmenter.input_size, max_pixels, name="image")
+        probability = segmenter.predict_arrays([rgb], [full_size])[0]
     else:
         rgb = load_rgb(data, max_pixels, name="image")
         probability = segmenter.predict_arrays([rgb])[0]

@@ -174,9 +174,6 @@ def run(args: argparse.Namespace) -> int:
 
     def save(job: tuple[Path, np.ndarray, np.ndarray]) -> int:
         relative, rgb, probability = job
-        if masks_only and probability.shape != full_sizes[relative]:
-            height, width = full_sizes[relative]
-            probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
         for fmt in formats:
             target = args.output / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
             write_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
@@ -196,7 +193,8 @@ def run(args: argparse.Namespace) -> int:
             errors = [rgb for _, _, rgb in decoded if isinstance(rgb, str)]
             failures.extend(errors)
             decode_failures += len(errors)
-            probabilities = segmenter.predict_arrays([rgb for _, rgb in good])
+            sizes = [full_sizes[rel] for rel, _ in good] if masks_only else None
+            probabilities = segmenter.predict_arrays([rgb for _, rgb in good], sizes)
             for future in pending:
                 written += future.result()
             pending = [pool.submit(save, (rel, rgb, p)) for (rel, rgb), p in zip(good, probabilities)]
