@@ -8,12 +8,12 @@ Two kinds of file, both plain dicts:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from .files import atomic_path
 from .model import PortraitNet
 
 MODEL_FORMAT = "portraitnet-model/1"
@@ -25,20 +25,11 @@ class CheckpointError(ValueError):
 
 
 def save_atomic(payload: dict[str, Any], path: str | Path) -> None:
-    """Write to a temporary file beside the target, then rename: a crash never leaves a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write beside the target, then rename: a crash never leaves a half-written checkpoint."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-import os
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .files import atomic_path
 from .model import LearnedUpsample, PortraitNet, check_input_size
 
 ONNX_OPSET = 17
@@ -111,19 +112,12 @@ def export_module(module: nn.Module, path: str | Path, input_size: int = 224, op
     """Write a module from a normalised image (B, 3, S, S) 'image' to a probability (B, S, S) 'person' as ONNX with
     a dynamic batch axis (written atomically)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(1, 3, input_size, input_size)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-            torch.onnx.export(module.eval(), (example,), tmp, opset_version=opset, input_names=["image"],
-                              output_names=["person"], dynamic_axes={"image": {0: "batch"}, "person": {0: "batch"}},
-                              dynamo=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(module.eval(), (example,), str(tmp), opset_version=opset, input_names=["image"],
+                          output_names=["person"], dynamic_axes={"image": {0: "batch"}, "person": {0: "batch"}},
+                          dynamo=False)
     return path
 
 
@@ -152,12 +146,12 @@ def quantize_int8(onnx_path: str | Path, output: str | Path, calibration: list[P
             return {"image": normalize(square[None]).numpy()}
 
     output = Path(output)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, atomic_path(output) as written:
         prepared = Path(tmp) / "prepared.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quant_pre_process(str(onnx_path), str(prepared))
             quantize_static(str(prepared), str(Path(tmp) / "int8.onnx"), Photos(), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        os.replace(Path(tmp) / "int8.onnx", output)
+        shutil.copyfile(Path(tmp) / "int8.onnx", written)  # the temporary folder may be on another file system
     return output

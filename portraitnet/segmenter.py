@@ -167,4 +167,7 @@ def _cached_onnx(model: torch.nn.Module, weights: Path, input_size: int) -> Path
     path = cache_dir() / f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
     if not path.is_file():
         export_onnx(model, path, input_size)
+        for stale in path.parent.glob("*.onnx"):  # exports of an older graph are never read again
+            if not stale.name.endswith(f"-v{EXPORT_VERSION}.onnx"):
+                stale.unlink(missing_ok=True)
     return path

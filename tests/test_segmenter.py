@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from portraitnet import effects
+from portraitnet.export import EXPORT_VERSION
 from portraitnet.imageio import ImageError, load_rgb
 from portraitnet.segmenter import Segmenter, onnxruntime_available, shipped_weights
 
@@ -120,8 +121,12 @@ def test_same_type_in_same_type_out(torch_segmenter):
 @pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
 def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    stale = tmp_path / "portraitnet" / "0123456789abcdef-224-v1.onnx"  # an export of an older graph
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
     onnx = Segmenter(backend="onnx")
-    assert onnx.backend_name == "onnx" and list(tmp_path.glob("portraitnet/*.onnx"))
+    assert onnx.backend_name == "onnx"
+    assert [p.name.endswith(f"-v{EXPORT_VERSION}.onnx") for p in tmp_path.glob("portraitnet/*.onnx")] == [True]
     images = [SAMPLE]
     eg1800 = REPO.parent / "shared" / "data" / "eg1800" / "images"
     if eg1800.is_dir():

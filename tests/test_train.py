@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -90,3 +91,11 @@ def test_warm_start_takes_the_weights_of_another_model(synthetic_dataset, tmp_pa
     after = load_checkpoint(tmp_path / "warm" / "last.pt")["model"]
     key = "encoder.stem.0.weight"
     assert torch.equal(after[key].float(), source[key].float())  # lr 0: the warm-start weights, untouched
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_configs_are_valid(path):
+    config = TrainConfig.from_dict(TrainConfig.read_file(path))
+    config.validate()
+    if config.init_from:  # a warm start names a file that exists in a clone
+        assert (Path(__file__).parents[1] / config.init_from).is_file()

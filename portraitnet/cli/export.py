@@ -29,18 +29,23 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--input-size must be a multiple of 32, got {size}")
     if args.opset < 17:
         raise ValueError(f"--opset must be 17 or newer, got {args.opset}")
-    if args.int8 and args.calibration is None:
-        raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
+    if args.int8:
+        if args.calibration_count < 1:
+            raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
+        if args.calibration is None:
+            raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
+        from .segment import IMAGE_SUFFIXES
+        if not args.calibration.is_dir():
+            raise ValueError(f"{args.calibration}: not a folder of calibration photos")
+        photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not photos:
+            raise ValueError(f"{args.calibration}: no photos to calibrate on ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        photos = photos[:: max(1, len(photos) // args.calibration_count)][: args.calibration_count]
     export_onnx(model, args.output, size, args.opset)
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, {size}, {size}) "
           f"normalised RGB, output 'person' (batch, {size}, {size}) probability")
     if args.int8:
         from ..export import quantize_int8
-        from .segment import IMAGE_SUFFIXES
-        if not args.calibration.is_dir():
-            raise ValueError(f"{args.calibration}: not a folder of calibration photos")
-        photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        photos = photos[:: max(1, len(photos) // args.calibration_count)][: args.calibration_count]
         int8_path = args.output.with_suffix(".int8.onnx")
         quantize_int8(args.output, int8_path, photos, size)
         print(f"wrote {int8_path} ({int8_path.stat().st_size / 1e6:.1f} MB), calibrated on {len(photos)} photos")

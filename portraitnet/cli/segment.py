@@ -109,13 +109,6 @@ def encode(array: np.ndarray, suffix: str) -> bytes:
     return data.tobytes()
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def load_background(text: str | None, formats: list[str], max_pixels: int | None):
     """The replace background: an image file or a colour; None when no format needs one."""
     from ..effects import parse_colour
@@ -136,6 +129,7 @@ def load_background(text: str | None, formats: list[str], max_pixels: int | None
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..files import write_bytes_atomic
     from ..imageio import ImageError, load_rgb, load_rgb_reduced
     from ..segmenter import Segmenter
 
@@ -176,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         relative, rgb, probability = job
         for fmt in formats:
             target = args.output / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
-            write_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
+            write_bytes_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
         return len(formats)
 
     # decode and encode in threads (OpenCV and Pillow release the GIL) around batched inference
