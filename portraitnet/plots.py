@@ -15,7 +15,8 @@ LOSS_TERMS = ("loss", "ce", "ce_textured", "edge", "consistency")
 
 
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
-    """Loss terms (log scale) and validation IoU per epoch, side by side."""
+    """Loss terms (log scale) and validation IoU per epoch, side by side; dashed lines where a record's "cycle"
+    changes (a run warm-started from the previous one's model)."""
     if not records:
         return
     epochs = [r["epoch"] for r in records]
@@ -27,11 +28,21 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
     ax_loss.set_xlabel("epoch")
     ax_loss.set_title("training loss terms")
     ax_loss.legend()
-    ax_iou.plot(epochs, [100 * r["val_iou"] for r in records], label="validation IoU")
+    ious = [100 * r["val_iou"] for r in records]
+    ax_iou.plot(epochs, ious, label="validation IoU")
+    if len(ious) >= 20:  # the late epochs are what matters: let the first ones leave the plot
+        ax_iou.set_ylim(max(0.0, float(np.percentile(ious, 10)) - 1), max(ious) + 0.5)
     ax_iou.set_xlabel("epoch")
     ax_iou.set_ylabel("foreground IoU (%)")
-    ax_iou.set_title(f"best {100 * max(r['val_iou'] for r in records):.2f}")
+    ax_iou.set_title(f"best {max(ious):.2f}")
     ax_iou.grid(alpha=0.3)
+    restarts = [b["epoch"] - 0.5 for a, b in zip(records, records[1:]) if a.get("cycle") != b.get("cycle")]
+    for i, x in enumerate(restarts):  # a warm start from an earlier run's model: the schedule starts again
+        for ax in (ax_loss, ax_iou):
+            ax.axvline(x, color="grey", linestyle="--", linewidth=1, label="warm restart" if i == 0 else None)
+    if restarts:
+        ax_loss.legend()
+        ax_iou.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

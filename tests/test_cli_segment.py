@@ -68,6 +68,21 @@ def test_user_mistakes_get_messages(tmp_path, capsys):
     assert "-o/--output is required" in capsys.readouterr().err
     assert main(["segment", str(tmp_path / "nope.jpg"), "-o", str(tmp_path), "--no-progress"]) == 1
     assert "nope.jpg: no such file or folder" in capsys.readouterr().err
+    assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--threshold", "2"]) == 2
+    assert "--threshold must be between 0 and 1" in capsys.readouterr().err
+    (tmp_path / "a_file").write_text("")
+    assert main(["segment", str(SAMPLE), "-o", str(tmp_path / "a_file")]) == 2
+    assert "a_file: exists and is not a folder" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_is_reported_and_the_run_goes_on(photo_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "a.png").mkdir(parents=True)  # a folder where a.jpg's mask should go: the write fails
+    code = main(["segment", str(photo_folder), "-o", str(out), "--backend", "torch", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "a.png: could not write" in captured.err
+    assert (out / "b.png").is_file()  # the other photos are written
 
 
 def test_clashing_outputs_are_not_overwritten(tmp_path, capsys):
@@ -109,8 +124,21 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
     fp32 = Segmenter(tmp_path / "m.onnx").predict(SAMPLE) > 0.5
     int8 = Segmenter(tmp_path / "m.int8.onnx").predict(SAMPLE) > 0.5
     assert (fp32 == int8).mean() > 0.95
-    assert main(["export", "-o", str(tmp_path / "n.onnx"), "--int8"]) == 2
-    assert "--int8 needs --calibration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("calibration, message", [
+    (None, "--int8 needs --calibration FOLDER"),
+    ("missing", "missing: not a folder of calibration photos"),
+    ("empty", "empty: no photos to calibrate on"),
+])
+def test_int8_mistakes_are_reported_before_anything_is_written(tmp_path, capsys, calibration, message):
+    (tmp_path / "empty").mkdir()
+    args = ["export", "-o", str(tmp_path / "m.onnx"), "--int8"]
+    if calibration:
+        args += ["--calibration", str(tmp_path / calibration)]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_masks_of_large_jpegs_have_the_full_size(tmp_path):

@@ -134,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     from ..segmenter import Segmenter
 
     formats = parse_formats(args.format)
+    if args.threshold is not None and not 0 < args.threshold < 1:
+        raise ValueError(f"--threshold must be between 0 and 1 (a probability), got {args.threshold}")
+    if args.output is not None and args.output.exists() and not args.output.is_dir():
+        raise ValueError(f"{args.output}: exists and is not a folder (-o names the output folder)")
     background = load_background(args.background, formats, args.max_pixels)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels)
 
@@ -151,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     files, failures = collect_inputs(args.inputs, args.recursive)
     files, clashes = drop_clashes(files)
     failures.extend(clashes)
-    decode_failures = 0
+    image_failures = 0
     written = 0
 
     masks_only = formats == ["mask"]
@@ -166,12 +170,25 @@ def run(args: argparse.Namespace) -> int:
         except ImageError as error:
             return item[0], item[1], str(error)
 
-    def save(job: tuple[Path, np.ndarray, np.ndarray]) -> int:
+    def save(job: tuple[Path, np.ndarray, np.ndarray]) -> tuple[int, str | None]:
+        """Files written for one image, and why the rest could not be (a full disk, a read-only folder...)."""
         relative, rgb, probability = job
-        for fmt in formats:
+        for count, fmt in enumerate(formats):
             target = args.output / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
-            write_bytes_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
-        return len(formats)
+            try:
+                write_bytes_atomic(target, encode(render(fmt, rgb, probability, args, background), target.suffix))
+            except OSError as error:
+                return count, f"{target}: could not write ({error.strerror or error})"
+        return len(formats), None
+
+    def collect(futures: list) -> None:
+        nonlocal written, image_failures
+        for future in futures:
+            count, error = future.result()
+            written += count
+            if error:
+                failures.append(error)
+                image_failures += 1
 
     # decode and encode in threads (OpenCV and Pillow release the GIL) around batched inference
     with ThreadPoolExecutor(2) as pool, tqdm(total=len(files), unit="img", disable=args.no_progress,
@@ -186,17 +203,15 @@ def run(args: argparse.Namespace) -> int:
             good = [(rel, rgb) for _, rel, rgb in decoded if not isinstance(rgb, str)]
             errors = [rgb for _, _, rgb in decoded if isinstance(rgb, str)]
             failures.extend(errors)
-            decode_failures += len(errors)
+            image_failures += len(errors)
             sizes = [full_sizes[rel] for rel, _ in good] if masks_only else None
             probabilities = segmenter.predict_arrays([rgb for _, rgb in good], sizes)
-            for future in pending:
-                written += future.result()
+            collect(pending)
             pending = [pool.submit(save, (rel, rgb, p)) for (rel, rgb), p in zip(good, probabilities)]
             bar.update(len(decoded))
-        for future in pending:
-            written += future.result()
+        collect(pending)
 
-    print(f"{len(files) - decode_failures} of {len(files)} images done, "
+    print(f"{len(files) - image_failures} of {len(files)} images done, "
           f"{written} files written to {args.output}")
     if failures:
         print(f"{len(failures)} failed:", file=sys.stderr)
