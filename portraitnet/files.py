@@ -36,5 +36,6 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    """Path.write_bytes, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)

@@ -1,3 +1,5 @@
+"""Atomic writes: the old file survives a failed write, no temporary is left, the mode is an ordinary file's."""
+
 import os
 import stat
 
