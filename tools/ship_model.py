@@ -34,13 +34,21 @@ def previous_record(config: dict[str, Any]) -> dict[str, Any] | None:
     return json.loads((WEIGHTS / "model.json").read_text())
 
 
+def lineage_totals(previous: dict[str, Any] | None) -> tuple[int, float]:
+    """Epochs and wall-clock hours of the lineage up to and including the previous model (0, 0 without one)."""
+    if previous is None:
+        return 0, 0.0
+    return (previous.get("total_epochs", previous["epochs_trained"]),
+            previous.get("total_wall_clock_hours", previous["wall_clock_hours"]))
+
+
 def lineage_log(log: list[dict[str, Any]], previous: dict[str, Any] | None) -> list[dict[str, Any]]:
     """This run's log, after the previous model's lineage log when it continues one (epochs renumbered, each record
     tagged with its cycle)."""
     if previous is None:
         return [{**r, "cycle": 1} for r in log]
     earlier = read_log(DOCS / "training_log.jsonl")
-    total = previous.get("total_epochs", previous["epochs_trained"])
+    total = lineage_totals(previous)[0]
     if len(earlier) != total:
         raise SystemExit(f"docs/training_log.jsonl has {len(earlier)} epochs, the shipped model's record {total}")
     cycle = earlier[-1].get("cycle", 1) + 1
@@ -60,14 +68,14 @@ def main() -> None:
     log = read_log(args.run / "log.jsonl")
     previous = previous_record(best["config"])
     hours = round(sum(r["seconds"] for r in log) / 3600, 2)
+    earlier_epochs, earlier_hours = lineage_totals(previous)
     record: dict[str, Any] = {
         "source_run": str(args.run),
         "best_epoch": best["epoch"],
         "epochs_trained": len(log),
         "wall_clock_hours": hours,
-        "total_epochs": len(log) + (previous.get("total_epochs", previous["epochs_trained"]) if previous else 0),
-        "total_wall_clock_hours": round(hours + (previous.get("total_wall_clock_hours", previous["wall_clock_hours"])
-                                                 if previous else 0), 2),
+        "total_epochs": earlier_epochs + len(log),
+        "total_wall_clock_hours": round(earlier_hours + hours, 2),
         "validation_iou": best["metrics"]["val_iou"],
         "training_images": best["data"]["train"],
         "validation_images": best["data"]["val"],
