@@ -17,6 +17,7 @@ class TrainConfig:
     train_list: str = "eg1800_train_present.txt"
     test_list: str = "eg1800_test_present.txt"  # only used to leave duplicates of test images out of training
     val_fraction: float = 0.1
+    val_list: str = ""  # a split list of validation stems; when set, val_fraction is not used
     max_train_samples: int = 0  # 0 = all; small values are for smoke tests
     max_val_samples: int = 0
     input_size: int = 224

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .augment import DeformationRanges
 from .checkpoint import (TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic)
 from .config import TrainConfig
-from .data import image_hashes, list_samples, remove_test_duplicates, split_validation
+from .data import Sample, image_hashes, list_samples, remove_test_duplicates, split_validation
 from .dataset import Augmentation, PortraitDataset
 from .losses import consistency_loss, focal_loss
 from .metrics import foreground_iou
@@ -118,14 +118,19 @@ class WeightEMA:
         return {"shadow": self.shadow, "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.shadow = {k: v.float().clone() if v.is_floating_point() else v.clone() for k, v in state["shadow"].items()}
+        device = next(iter(self.shadow.values())).device  # checkpoints load on the CPU; the model may be on a GPU
+        self.shadow = {k: (v.float() if v.is_floating_point() else v).to(device, copy=True)
+                       for k, v in state["shadow"].items()}
         self.updates = int(state["updates"])
 
 
 # --- data ---
 
-def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDataset, PortraitDataset, dict[str, Any]]:
-    """Train and validation datasets: test duplicates left out, validation held out from the training list."""
+def split_samples(config: TrainConfig, threads: int = 2) -> tuple[list[Sample], list[Sample], list[str]]:
+    """Training and validation samples, and the training stems left out as pixel-identical copies of test images.
+
+    Validation is config.val_list when given, else a seeded config.val_fraction of the training list; either way
+    no image of it (nor a copy) stays in training."""
     root = Path(config.data_root)
     train_samples = list_samples(root, config.train_list)
     train_hashes = image_hashes(train_samples, threads)
@@ -133,13 +138,25 @@ def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDatas
     if config.test_list:
         test_hashes = image_hashes(list_samples(root, config.test_list), threads)
         train_samples, dropped = remove_test_duplicates(train_samples, train_hashes, test_hashes)
-    train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction, config.seed)
+    if config.val_list:
+        val_samples = list_samples(root, config.val_list)
+        val_stems = {s.stem for s in val_samples}
+        train_samples, _ = remove_test_duplicates([s for s in train_samples if s.stem not in val_stems],
+                                                  train_hashes, image_hashes(val_samples, threads))
+    else:
+        train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction, config.seed)
+    return train_samples, val_samples, dropped
+
+
+def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDataset, PortraitDataset, dict[str, Any]]:
+    """Train and validation datasets: test duplicates left out, validation held out from the training list."""
+    train_samples, val_samples, dropped = split_samples(config, threads)
     if config.max_train_samples:
         train_samples = train_samples[:config.max_train_samples]
     if config.max_val_samples:
         val_samples = val_samples[:config.max_val_samples]
     if not train_samples:
-        raise ValueError(f"{root}: no training samples left after the validation split")
+        raise ValueError(f"{config.data_root}: no training samples left after the validation split")
     augmentation = Augmentation(
         deformation=DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
                                       config.flip_probability),
@@ -264,8 +281,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     per_rank_batch = max(1, config.batch_size // ddp.world_size)
     sampler = DistributedSampler(train_set, num_replicas=ddp.world_size, rank=ddp.rank, shuffle=True,
                                  seed=config.seed, drop_last=False)
+    # Workers are not persistent: each epoch's workers must copy the dataset after set_epoch, or they would
+    # draw the first epoch's augmentation forever.
     loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, drop_last=True,
-                        num_workers=config.num_workers, persistent_workers=config.num_workers > 0)
+                        num_workers=config.num_workers, pin_memory=device.type == "cuda")
     if len(loader) == 0:
         raise ValueError(f"batch size {per_rank_batch} per process exceeds the {len(train_set) // ddp.world_size} "
                          "training samples each process gets; lower batch_size")
@@ -316,6 +335,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         eval_model = eval_model.to(memory_format=torch.channels_last)
 
     interactive = sys.stderr.isatty()
+    last_plot = -math.inf
     for epoch in range(start_epoch, config.epochs):
         lr = config.lr * config.lr_factor(epoch)
         set_lr(optimizer, lr)
@@ -372,8 +392,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                 "torch_rng": torch.get_rng_state(), "best_val_iou": best_iou, "best_epoch": best_epoch,
             }, last_path)
             append_log(log_path, record)
-            from .plots import plot_curves  # matplotlib only where curves are drawn
-            plot_curves(read_log(log_path), out_dir / "curves.png")
+            # Drawing costs about a second: every epoch on a CPU, at most twice a minute on a fast GPU.
+            if time.monotonic() - last_plot > 30 or epochs_done == config.epochs:
+                from .plots import plot_curves  # matplotlib only where curves are drawn
+                plot_curves(read_log(log_path), out_dir / "curves.png")
+                last_plot = time.monotonic()
             log.info("epoch %d/%d  loss %.4f  val IoU %.4f  best %.4f (epoch %d)  %.0f img/s  %.0fs",
                      epochs_done, config.epochs, record["loss"], val_iou, best_iou, best_epoch,
                      record["images_per_s"], seconds)

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from portraitnet.checkpoint import load_checkpoint
 from portraitnet.cli.main import main
 
 
@@ -43,10 +44,14 @@ def test_check_train_evaluate(synthetic_dataset, tmp_path, capsys):
 def test_resume_extends_a_finished_run_and_keeps_its_config(synthetic_dataset, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(train_args(synthetic_dataset, out)) == 0
-    assert main(["train", "--resume", "--out-dir", str(out), "--epochs", "3", "--no-progress"]) == 0
+    # a config file naming a warm start, given again on resume, does not rewrite where the run started
+    (tmp_path / "again.toml").write_text('init_from = "elsewhere.pt"\n')
+    assert main(["train", "--resume", "--config", str(tmp_path / "again.toml"), "--out-dir", str(out),
+                 "--epochs", "3", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "resumed from" in printed and "epoch 3/3" in printed
     assert [json.loads(line)["epoch"] for line in (out / "log.jsonl").read_text().splitlines()] == [1, 2, 3]
+    assert load_checkpoint(out / "last.pt")["config"]["init_from"] == ""
 
 
 def test_missing_checkpoint_is_a_message_not_a_traceback(tmp_path, capsys):

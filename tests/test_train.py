@@ -10,7 +10,7 @@ import torch
 
 from portraitnet.checkpoint import load_checkpoint, load_model
 from portraitnet.config import TrainConfig
-from portraitnet.train import read_log, train
+from portraitnet.train import read_log, split_samples, train
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +64,26 @@ def test_training_writes_checkpoints_log_and_curves(synthetic_dataset, tmp_path)
     model, payload = load_model(out / "best.pt")
     assert payload["config"]["input_size"] == 64 and payload["epoch"] == summary["best_epoch"]
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def test_loader_workers_give_the_same_run_as_the_main_process(synthetic_dataset, tmp_path):
+    # Each item's augmentation is seeded by (seed, epoch, index): workers must see every epoch, not only the first.
+    train(tiny_config(synthetic_dataset, tmp_path / "main", epochs=2), show_progress=False)
+    train(tiny_config(synthetic_dataset, tmp_path / "workers", epochs=2, num_workers=2), show_progress=False)
+    a = load_checkpoint(tmp_path / "main" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "workers" / "last.pt")["model"]
+    assert all(torch.equal(a[key], b[key]) for key in a)
+
+
+def test_a_validation_list_takes_its_images_and_their_copies_out_of_training(synthetic_dataset):
+    (synthetic_dataset / "images" / "copy.jpg").write_bytes((synthetic_dataset / "images" / "00001.jpg").read_bytes())
+    (synthetic_dataset / "masks" / "copy.png").write_bytes((synthetic_dataset / "masks" / "00001.png").read_bytes())
+    with (synthetic_dataset / "train.txt").open("a") as handle:
+        handle.write("copy\n")
+    (synthetic_dataset / "val.txt").write_text("00001\n00002\n")
+    train_samples, val_samples, _ = split_samples(tiny_config(synthetic_dataset, "unused", val_list="val.txt"))
+    assert [s.stem for s in val_samples] == ["00001", "00002"]
+    assert [s.stem for s in train_samples] == ["00000", "00003", "00004", "00005", "00006", "00007", "00008"]
 
 
 def test_two_process_ddp_run(synthetic_dataset, tmp_path):

@@ -5,8 +5,9 @@
 Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, float16, with its config),
 portraitnet/weights/model.json (recipe, epochs, wall-clock hours, validation and, when given, test metrics), and the
 training log and curve of the whole lineage to docs/training_log.jsonl and docs/curves.png. A run warm-started from
-the shipped model (`init_from = "portraitnet/weights/portraitnet.pt"`) continues that model's record: its epochs
-are counted after the previous model's, and model.json keeps the previous record under "warm_start".
+the shipped model (`init_from = "portraitnet/weights/portraitnet.pt"`), or from a cycle's model file kept beside its
+log.jsonl that was itself warm-started so, continues that lineage: its epochs are counted after the earlier ones,
+and model.json nests the earlier records under "warm_start".
 """
 
 from __future__ import annotations
@@ -17,21 +18,42 @@ from pathlib import Path
 from typing import Any
 
 from portraitnet.checkpoint import load_checkpoint, model_payload, save_atomic
+from portraitnet.config import TrainConfig
 from portraitnet.files import write_bytes_atomic
 from portraitnet.plots import plot_curves
-from portraitnet.train import read_log
+from portraitnet.train import read_log, split_samples
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "portraitnet" / "weights"
 DOCS = REPO / "docs"
 
 
-def previous_record(config: dict[str, Any]) -> dict[str, Any] | None:
-    """The shipped model's record when this run was warm-started from the shipped weights, else None."""
+def warm_start_lineage(config: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The record and per-epoch log of the model a run was warm-started from, or (None, []) for a fresh lineage.
+
+    That model is the shipped one (model.json, docs/training_log.jsonl), or a model file beside the log of the run
+    that made it (a cycle that was not shipped, kept in checkpoints/<run>/), followed back the same way.
+    """
     init_from = config.get("init_from")
-    if not init_from or (REPO / init_from).resolve() != (WEIGHTS / "portraitnet.pt").resolve():
-        return None
-    return json.loads((WEIGHTS / "model.json").read_text())
+    if not init_from:
+        return None, []
+    path = (REPO / init_from).resolve()
+    if path == (WEIGHTS / "portraitnet.pt").resolve():
+        record = json.loads((WEIGHTS / "model.json").read_text())
+        log = [{**r, "cycle": r.get("cycle", 1)} for r in read_log(DOCS / "training_log.jsonl")]
+        if len(log) != lineage_totals(record)[0]:
+            raise SystemExit(f"docs/training_log.jsonl has {len(log)} epochs, the shipped model's record "
+                             f"{lineage_totals(record)[0]}")
+        return record, log
+    if not (path.parent / "log.jsonl").is_file():
+        print(f"note: {init_from} has no log.jsonl beside it; the record starts with this run")
+        return None, []
+    model = load_checkpoint(path)
+    previous, earlier = warm_start_lineage(model["config"])
+    run_log = read_log(path.parent / "log.jsonl")
+    notes = [f"{len(run_log)} epochs were run; the lineage counts the {model['epoch']} that led to these weights"]
+    record = cycle_record(str(path.parent.relative_to(REPO)), model, run_log[:model["epoch"]], previous, notes)
+    return record, continue_log(earlier, run_log[:model["epoch"]])
 
 
 def lineage_totals(previous: dict[str, Any] | None) -> tuple[int, float]:
@@ -42,18 +64,46 @@ def lineage_totals(previous: dict[str, Any] | None) -> tuple[int, float]:
             previous.get("total_wall_clock_hours", previous["wall_clock_hours"]))
 
 
-def lineage_log(log: list[dict[str, Any]], previous: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """This run's log, after the previous model's lineage log when it continues one (epochs renumbered, each record
-    tagged with its cycle)."""
-    if previous is None:
-        return [{**r, "cycle": 1} for r in log]
-    earlier = read_log(DOCS / "training_log.jsonl")
-    total = lineage_totals(previous)[0]
-    if len(earlier) != total:
-        raise SystemExit(f"docs/training_log.jsonl has {len(earlier)} epochs, the shipped model's record {total}")
-    cycle = earlier[-1].get("cycle", 1) + 1
-    earlier = [{**r, "cycle": r.get("cycle", 1)} for r in earlier]
-    return earlier + [{**r, "epoch": total + r["epoch"], "cycle": cycle} for r in log]
+def continue_log(earlier: list[dict[str, Any]], log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A cycle's log after the lineage's, epochs renumbered and each record tagged with its cycle."""
+    cycle = earlier[-1]["cycle"] + 1 if earlier else 1
+    return earlier + [{**r, "epoch": len(earlier) + r["epoch"], "cycle": cycle} for r in log]
+
+
+def cycle_record(source: str, model: dict[str, Any], log: list[dict[str, Any]], previous: dict[str, Any] | None,
+                 notes: list[str]) -> dict[str, Any]:
+    """How a model file was trained: its run, epochs and hours, those of its lineage, and the previous record."""
+    hours = round(sum(r["seconds"] for r in log) / 3600, 2)
+    earlier_epochs, earlier_hours = lineage_totals(previous)
+    record: dict[str, Any] = {
+        "source_run": source,
+        "best_epoch": model["epoch"],
+        "epochs_trained": len(log),
+        "wall_clock_hours": hours,
+        "total_epochs": earlier_epochs + len(log),
+        "total_wall_clock_hours": round(earlier_hours + hours, 2),
+        "validation_iou": model["metrics"]["val_iou"],
+    }
+    if "data" in model:
+        record.update(training_images=model["data"]["train"], validation_images=model["data"]["val"],
+                      left_out_test_duplicates=model["data"]["dropped_test_duplicates"])
+    record.update(config=model["config"], notes=notes)
+    if previous is not None:
+        record["warm_start"] = previous
+    return record
+
+
+def restore_original_data(best: dict[str, Any], config_path: Path) -> None:
+    """For a run trained on a copy made by tools/portable_dataset.py: check that the original data of config_path
+    gives the run's split, then record the original's data settings in the model's config and data."""
+    original = TrainConfig.from_dict({**TrainConfig().to_dict(), **TrainConfig.read_file(config_path)})
+    train, val, dropped = split_samples(original)
+    if len(train) != best["data"]["train"] or sorted(s.stem for s in val) != sorted(best["data"]["val_stems"]):
+        raise SystemExit(f"{config_path}: its data gives {len(train)} training and {len(val)} validation samples, "
+                         f"not the run's split ({best['data']['train']} and {best['data']['val']})")
+    for key in ("data_root", "train_list", "test_list", "val_fraction", "val_list"):
+        best["config"][key] = getattr(original, key)
+    best["data"]["dropped_test_duplicates"] = dropped
 
 
 def main() -> None:
@@ -62,29 +112,17 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="an `evaluate` report.json of best.pt on the test split")
     parser.add_argument("--note", action="append", default=[],
                         help="a line for the record, such as a recipe change during the run (repeatable)")
+    parser.add_argument("--data-config", type=Path,
+                        help="the run trained on a tools/portable_dataset.py copy of this config's data: record the "
+                             "original data (its split is checked to match the run's)")
     args = parser.parse_args()
 
     best = load_checkpoint(args.run / "best.pt")
+    if args.data_config:
+        restore_original_data(best, args.data_config)
+    previous, earlier = warm_start_lineage(best["config"])
     log = read_log(args.run / "log.jsonl")
-    previous = previous_record(best["config"])
-    hours = round(sum(r["seconds"] for r in log) / 3600, 2)
-    earlier_epochs, earlier_hours = lineage_totals(previous)
-    record: dict[str, Any] = {
-        "source_run": str(args.run),
-        "best_epoch": best["epoch"],
-        "epochs_trained": len(log),
-        "wall_clock_hours": hours,
-        "total_epochs": earlier_epochs + len(log),
-        "total_wall_clock_hours": round(earlier_hours + hours, 2),
-        "validation_iou": best["metrics"]["val_iou"],
-        "training_images": best["data"]["train"],
-        "validation_images": best["data"]["val"],
-        "left_out_test_duplicates": best["data"]["dropped_test_duplicates"],
-        "config": best["config"],
-        "notes": args.note,
-    }
-    if previous is not None:
-        record["warm_start"] = previous
+    record = cycle_record(str(args.run), best, log, previous, args.note)
     if args.report:
         report = json.loads(args.report.read_text())
         record["test"] = {k: report[k] for k in ("split", "images", "official_iou", "dataset_miou",
@@ -92,7 +130,7 @@ def main() -> None:
         if "robustness" in report:
             record["test"]["robustness"] = report["robustness"]
 
-    lineage = lineage_log(log, previous)
+    lineage = continue_log(earlier, log)
     save_atomic(model_payload(best["model"], best["config"], half=True, epoch=best["epoch"],
                               metrics=best["metrics"]), WEIGHTS / "portraitnet.pt")
     write_bytes_atomic(WEIGHTS / "model.json", (json.dumps(record, indent=1) + "\n").encode())

@@ -15,7 +15,8 @@ HELP = "Train PortraitNet (the paper's recipe by default); resume a stopped run 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="TOML file of config values (flags override it)")
     parser.add_argument("--resume", action="store_true",
-                        help="continue from OUT_DIR/last.pt with its saved config (flags given here override it)")
+                        help="continue from OUT_DIR/last.pt with its saved config (flags given here override it, "
+                             "but for init_from: the run keeps the record of the weights it started from)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     knobs = parser.add_argument_group("config (defaults shown are the paper's)")
     for field in fields(TrainConfig):
@@ -37,7 +38,9 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if args.resume:
         last = Path(flags.get("out_dir") or from_file.get("out_dir") or values["out_dir"]) / "last.pt"
         if last.is_file():
-            values = load_checkpoint(last)["config"]
+            saved = load_checkpoint(last)["config"]
+            # init_from is history, not a knob: a resumed run keeps the record of the weights it started from.
+            return TrainConfig.from_dict({**saved, **from_file, **flags, "init_from": saved["init_from"]})
     return TrainConfig.from_dict({**values, **from_file, **flags})
 
 
