@@ -126,7 +126,7 @@ class WeightEMA:
 
 # --- data ---
 
-def split_samples(config: TrainConfig, threads: int = 2) -> tuple[list[Sample], list[Sample], list[str]]:
+def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample], list[Sample], list[str]]:
     """Training and validation samples, and the training stems left out as pixel-identical copies of test images.
 
     Validation is config.val_list when given, else a seeded config.val_fraction of the training list; either way
@@ -150,7 +150,7 @@ def split_samples(config: TrainConfig, threads: int = 2) -> tuple[list[Sample], 
 
 def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDataset, PortraitDataset, dict[str, Any]]:
     """Train and validation datasets: test duplicates left out, validation held out from the training list."""
-    train_samples, val_samples, dropped = split_samples(config, threads)
+    train_samples, val_samples, dropped = training_split(config, threads)
     if config.max_train_samples:
         train_samples = train_samples[:config.max_train_samples]
     if config.max_val_samples:

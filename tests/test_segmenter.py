@@ -1,17 +1,20 @@
 """The inference API: inputs of every kind, effects, and ONNX Runtime matching PyTorch."""
 
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from portraitnet import effects
+from portraitnet.checkpoint import load_checkpoint
+from portraitnet.data import read_split_list
 from portraitnet.export import EXPORT_VERSION
 from portraitnet.imageio import ImageError, load_rgb
 from portraitnet.segmenter import Segmenter, onnxruntime_available, shipped_weights
 
-from conftest import REPO
+from conftest import EG1800, REPO
 
 SAMPLE = REPO / "examples" / "astronaut.jpg"
 
@@ -24,6 +27,19 @@ def torch_segmenter():
 def test_shipped_model_is_in_the_package():
     assert shipped_weights().is_file()
     assert shipped_weights().stat().st_size < 5e6
+
+
+def test_shipped_model_records_a_split_that_keeps_the_test_images_out():
+    payload = load_checkpoint(shipped_weights())
+    record = json.loads((shipped_weights().parent / "model.json").read_text())
+    data = payload["data"]
+    assert len(data["val_stems"]) == data["val"] == record["validation_images"]
+    assert data["dropped_test_duplicates"] == record["left_out_test_duplicates"]
+    assert payload["config"]["test_list"] == record["test"]["split"]
+    if EG1800.is_dir():  # the validation images are training-list images, none of them a test image
+        test = set(read_split_list(EG1800 / payload["config"]["test_list"]))
+        train = set(read_split_list(EG1800 / payload["config"]["train_list"]))
+        assert set(data["val_stems"]) <= train and not set(data["val_stems"]) & test
 
 
 def test_predict_returns_a_probability_at_the_image_size(torch_segmenter):

@@ -10,7 +10,7 @@ import torch
 
 from portraitnet.checkpoint import load_checkpoint, load_model
 from portraitnet.config import TrainConfig
-from portraitnet.train import read_log, split_samples, train
+from portraitnet.train import read_log, training_split, train
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_a_validation_list_takes_its_images_and_their_copies_out_of_training(syn
     with (synthetic_dataset / "train.txt").open("a") as handle:
         handle.write("copy\n")
     (synthetic_dataset / "val.txt").write_text("00001\n00002\n")
-    train_samples, val_samples, _ = split_samples(tiny_config(synthetic_dataset, "unused", val_list="val.txt"))
+    train_samples, val_samples, _ = training_split(tiny_config(synthetic_dataset, "unused", val_list="val.txt"))
     assert [s.stem for s in val_samples] == ["00001", "00002"]
     assert [s.stem for s in train_samples] == ["00000", "00003", "00004", "00005", "00006", "00007", "00008"]
 

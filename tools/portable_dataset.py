@@ -23,7 +23,7 @@ import cv2
 from portraitnet.config import TrainConfig
 from portraitnet.data import Sample, load_pair
 from portraitnet.preprocess import resize_image, resize_mask
-from portraitnet.train import split_samples
+from portraitnet.train import training_split
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = TrainConfig.from_dict({**TrainConfig().to_dict(), **TrainConfig.read_file(args.config)})
-    train, val, dropped = split_samples(config)
+    train, val, dropped = training_split(config)
 
     (args.out / "images").mkdir(parents=True, exist_ok=True)
     (args.out / "masks").mkdir(parents=True, exist_ok=True)

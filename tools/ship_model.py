@@ -2,7 +2,8 @@
 
     python tools/ship_model.py runs/cpu [--report reports/cpu/report.json] [--note 'what changed when' ...]
 
-Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, float16, with its config),
+Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, float16, with its config and
+split, so that `portraitnet evaluate portraitnet/weights/portraitnet.pt --split val` works),
 portraitnet/weights/model.json (recipe, epochs, wall-clock hours, validation and, when given, test metrics), and the
 training log and curve of the whole lineage to docs/training_log.jsonl and docs/curves.png. A run warm-started from
 the shipped model (`init_from = "portraitnet/weights/portraitnet.pt"`), or from a cycle's model file kept beside its
@@ -21,7 +22,7 @@ from portraitnet.checkpoint import load_checkpoint, model_payload, save_atomic
 from portraitnet.config import TrainConfig
 from portraitnet.files import write_bytes_atomic
 from portraitnet.plots import plot_curves
-from portraitnet.train import read_log, split_samples
+from portraitnet.train import read_log, training_split
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "portraitnet" / "weights"
@@ -97,7 +98,7 @@ def restore_original_data(best: dict[str, Any], config_path: Path) -> None:
     """For a run trained on a copy made by tools/portable_dataset.py: check that the original data of config_path
     gives the run's split, then record the original's data settings in the model's config and data."""
     original = TrainConfig.from_dict({**TrainConfig().to_dict(), **TrainConfig.read_file(config_path)})
-    train, val, dropped = split_samples(original)
+    train, val, dropped = training_split(original)
     if len(train) != best["data"]["train"] or sorted(s.stem for s in val) != sorted(best["data"]["val_stems"]):
         raise SystemExit(f"{config_path}: its data gives {len(train)} training and {len(val)} validation samples, "
                          f"not the run's split ({best['data']['train']} and {best['data']['val']})")
@@ -132,7 +133,7 @@ def main() -> None:
 
     lineage = continue_log(earlier, log)
     save_atomic(model_payload(best["model"], best["config"], half=True, epoch=best["epoch"],
-                              metrics=best["metrics"]), WEIGHTS / "portraitnet.pt")
+                              metrics=best["metrics"], data=best["data"]), WEIGHTS / "portraitnet.pt")
     write_bytes_atomic(WEIGHTS / "model.json", (json.dumps(record, indent=1) + "\n").encode())
     write_bytes_atomic(DOCS / "training_log.jsonl", "".join(json.dumps(r) + "\n" for r in lineage).encode())
     plot_curves(lineage, DOCS / "curves.png")
