@@ -1,0 +1,71 @@
+"""tools/ship_model.py: the record and log of a lineage that runs through a cycle kept outside the package."""
+
+import importlib.util
+import json
+
+import pytest
+
+from portraitnet.checkpoint import model_payload, save_atomic
+from portraitnet.model import PortraitNet
+
+from conftest import REPO
+
+
+@pytest.fixture
+def ship_model(tmp_path, monkeypatch):
+    """The tool, pointed at a repository laid out in tmp_path."""
+    spec = importlib.util.spec_from_file_location("ship_model", REPO / "tools" / "ship_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "REPO", tmp_path)
+    monkeypatch.setattr(module, "WEIGHTS", tmp_path / "portraitnet" / "weights")
+    monkeypatch.setattr(module, "DOCS", tmp_path / "docs")
+    return module
+
+
+def write_log(path, epochs, seconds=3600.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"epoch": e, "loss": 1.0 / e, "val_iou": 0.9, "seconds": seconds}) + "\n"
+                            for e in range(1, epochs + 1)))
+
+
+def write_model(path, epoch, init_from):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_atomic(model_payload(PortraitNet().state_dict(), {"init_from": init_from}, half=True, epoch=epoch,
+                              metrics={"val_iou": 0.9}), path)
+
+
+def test_a_run_warm_started_from_a_kept_cycle_continues_the_shipped_lineage(ship_model, tmp_path):
+    weights = tmp_path / "portraitnet" / "weights"
+    write_model(weights / "portraitnet.pt", 3, "")
+    (weights / "model.json").write_text(json.dumps({"source_run": "runs/first", "epochs_trained": 3,
+                                                    "wall_clock_hours": 3.0}))
+    write_log(tmp_path / "docs" / "training_log.jsonl", 3)
+    # a cycle from the shipped model, stopped after 4 epochs, its best (epoch 2) kept beside its log
+    write_model(tmp_path / "checkpoints" / "second" / "best.pt", 2, "portraitnet/weights/portraitnet.pt")
+    write_log(tmp_path / "checkpoints" / "second" / "log.jsonl", 4)
+
+    previous, earlier = ship_model.warm_start_lineage({"init_from": "checkpoints/second/best.pt"})
+
+    assert previous["source_run"] == "checkpoints/second"
+    assert previous["epochs_trained"] == 2 and previous["total_epochs"] == 5  # 3 shipped + the 2 that led here
+    assert previous["total_wall_clock_hours"] == 5.0
+    assert previous["warm_start"]["source_run"] == "runs/first"
+    lineage = ship_model.continue_log(earlier, [{"epoch": 1, "seconds": 1.0}, {"epoch": 2, "seconds": 1.0}])
+    assert [r["epoch"] for r in lineage] == list(range(1, 8))
+    assert [r["cycle"] for r in lineage] == [1, 1, 1, 2, 2, 3, 3]
+
+
+def test_a_shipped_log_that_disagrees_with_its_record_stops_the_tool(ship_model, tmp_path):
+    weights = tmp_path / "portraitnet" / "weights"
+    write_model(weights / "portraitnet.pt", 3, "")
+    (weights / "model.json").write_text(json.dumps({"epochs_trained": 5, "wall_clock_hours": 1.0}))
+    write_log(tmp_path / "docs" / "training_log.jsonl", 3)
+    with pytest.raises(SystemExit, match="has 3 epochs"):
+        ship_model.warm_start_lineage({"init_from": "portraitnet/weights/portraitnet.pt"})
+
+
+def test_a_warm_start_without_a_log_starts_a_new_record(ship_model, tmp_path, capsys):
+    write_model(tmp_path / "elsewhere" / "model.pt", 7, "")
+    assert ship_model.warm_start_lineage({"init_from": "elsewhere/model.pt"}) == (None, [])
+    assert "no log.jsonl beside it" in capsys.readouterr().out
