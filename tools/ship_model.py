@@ -53,7 +53,8 @@ def warm_start_lineage(config: dict[str, Any]) -> tuple[dict[str, Any] | None, l
     previous, earlier = warm_start_lineage(model["config"])
     run_log = read_log(path.parent / "log.jsonl")
     notes = [f"{len(run_log)} epochs were run; the lineage counts the {model['epoch']} that led to these weights"]
-    record = cycle_record(str(path.parent.relative_to(REPO)), model, run_log[:model["epoch"]], previous, notes)
+    source = path.parent.relative_to(REPO) if path.is_relative_to(REPO) else path.parent
+    record = cycle_record(str(source), model, run_log[:model["epoch"]], previous, notes)
     return record, continue_log(earlier, run_log[:model["epoch"]])
 
 
