@@ -134,12 +134,13 @@ def image_hashes(samples: list[Sample], threads: int = 2) -> dict[str, str]:
         return dict(zip((s.stem for s in samples), hashes))
 
 
-def remove_test_duplicates(train: list[Sample], train_hashes: dict[str, str],
-                           test_hashes: dict[str, str]) -> tuple[list[Sample], list[str]]:
-    """Leave out every training sample whose pixels equal a test image's; return kept samples and dropped stems."""
-    test_set = set(test_hashes.values())
-    kept = [s for s in train if train_hashes[s.stem] not in test_set]
-    dropped = [s.stem for s in train if train_hashes[s.stem] in test_set]
+def remove_duplicates(samples: list[Sample], hashes: dict[str, str],
+                      held_out_hashes: dict[str, str]) -> tuple[list[Sample], list[str]]:
+    """Leave out every sample whose pixels equal a held-out (test or validation) image's; return kept samples and
+    dropped stems."""
+    held_out = set(held_out_hashes.values())
+    kept = [s for s in samples if hashes[s.stem] not in held_out]
+    dropped = [s.stem for s in samples if hashes[s.stem] in held_out]
     return kept, dropped
 
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 from .augment import DeformationRanges
 from .checkpoint import (TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic)
 from .config import TrainConfig
-from .data import Sample, image_hashes, list_samples, remove_test_duplicates, split_validation
+from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation
 from .dataset import Augmentation, PortraitDataset
 from .losses import consistency_loss, focal_loss
 from .metrics import foreground_iou
@@ -137,12 +137,12 @@ def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample],
     dropped: list[str] = []
     if config.test_list:
         test_hashes = image_hashes(list_samples(root, config.test_list), threads)
-        train_samples, dropped = remove_test_duplicates(train_samples, train_hashes, test_hashes)
+        train_samples, dropped = remove_duplicates(train_samples, train_hashes, test_hashes)
     if config.val_list:
         val_samples = list_samples(root, config.val_list)
         val_stems = {s.stem for s in val_samples}
-        train_samples, _ = remove_test_duplicates([s for s in train_samples if s.stem not in val_stems],
-                                                  train_hashes, image_hashes(val_samples, threads))
+        train_samples, _ = remove_duplicates([s for s in train_samples if s.stem not in val_stems],
+                                             train_hashes, image_hashes(val_samples, threads))
     else:
         train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction, config.seed)
     return train_samples, val_samples, dropped

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from portraitnet.check import check_dataset
-from portraitnet.data import (DataError, image_hashes, list_samples, load_pair, remove_test_duplicates,
+from portraitnet.data import (DataError, image_hashes, list_samples, load_pair, remove_duplicates,
                               split_validation)
 
 
@@ -63,7 +63,7 @@ def test_test_duplicates_leave_training_and_duplicates_share_a_side(synthetic_da
     shutil.copy(images / "00005.jpg", images / "00006.jpg")  # two equal train images
     train, test = list_samples(synthetic_dataset, "train"), list_samples(synthetic_dataset, "test")
     train_hashes, test_hashes = image_hashes(train), image_hashes(test)
-    kept, dropped = remove_test_duplicates(train, train_hashes, test_hashes)
+    kept, dropped = remove_duplicates(train, train_hashes, test_hashes)
     assert dropped == ["00001"] and len(kept) == 8
     for seed in range(10):
         fit, val = split_validation(kept, train_hashes, 0.25, seed)

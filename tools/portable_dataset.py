@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--quality", type=int, default=90, help="JPEG quality of the images")
     args = parser.parse_args()
 
-    config = TrainConfig.from_dict({**TrainConfig().to_dict(), **TrainConfig.read_file(args.config)})
+    config = TrainConfig.from_dict(TrainConfig.read_file(args.config))
     train, val, dropped = training_split(config)
 
     (args.out / "images").mkdir(parents=True, exist_ok=True)

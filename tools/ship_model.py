@@ -98,7 +98,7 @@ def cycle_record(source: str, model: dict[str, Any], log: list[dict[str, Any]], 
 def restore_original_data(best: dict[str, Any], config_path: Path) -> None:
     """For a run trained on a copy made by tools/portable_dataset.py: check that the original data of config_path
     gives the run's split, then record the original's data settings in the model's config and data."""
-    original = TrainConfig.from_dict({**TrainConfig().to_dict(), **TrainConfig.read_file(config_path)})
+    original = TrainConfig.from_dict(TrainConfig.read_file(config_path))
     train, val, dropped = training_split(original)
     if len(train) != best["data"]["train"] or sorted(s.stem for s in val) != sorted(best["data"]["val_stems"]):
         raise SystemExit(f"{config_path}: its data gives {len(train)} training and {len(val)} validation samples, "
