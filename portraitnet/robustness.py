@@ -5,7 +5,9 @@ nothing in it was ever trained on and every run scores the same pictures:
 - composite:  each person pasted onto another test image's scene, framed as a portrait;
 - zoomed_out: the person small (35-60% of the frame height) and off-centre on another scene;
 - lighting:   the photo itself under other light: colour temperature, gamma, brightness, contrast, noise, JPEG;
-- landscape:  a 16:9 webcam-like frame (1280x720) of the person on another scene.
+- landscape:  a 16:9 webcam-like frame (1280x720) of the person on another scene;
+- zoomed_in:  the photo itself framed closer, as selfies are (the person 1.15-1.4x larger, the head kept in frame,
+              the body cut lower); its scene is the photo's own, so no compositing is involved.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from typing import Iterator
 import numpy as np
 
 from .augment import colour_temperature, enhance_brightness, enhance_contrast, gamma_curve, jpeg_artefacts
-from .scenes import Placement, compose, pick_scene
+from .scenes import Placement, compose, pick_scene, reframe
 
-VARIANTS = ("composite", "zoomed_out", "lighting", "landscape")
+VARIANTS = ("composite", "zoomed_out", "lighting", "landscape", "zoomed_in")
 SCENE_CANDIDATES = 8  # other images a scene is chosen from (the one showing least of its own person)
 
 
@@ -38,6 +40,10 @@ def make_variant(variant: str, index: int, pairs: list[tuple[np.ndarray, np.ndar
     image, mask = pairs[index]
     if variant == "lighting":
         return relight(image, rng), mask
+    if variant == "zoomed_in":
+        height = rng.uniform(1.15, 1.4)  # the photo's top stays at or just above the frame's top: the head stays in
+        place = Placement(height, 0.5 + rng.uniform(-0.1, 0.1), height * (1 - rng.uniform(0, 0.08)))
+        return reframe(image, mask, (image.shape[1], image.shape[0]), place)
     if len(pairs) < 2:
         raise ValueError("composite variants need at least two images")
     others = (index + 1 + rng.choice(len(pairs) - 1, min(SCENE_CANDIDATES, len(pairs) - 1), replace=False)) % len(pairs)

@@ -103,3 +103,13 @@ def test_robustness_variants_are_deterministic_and_shaped_as_described():
         assert a_mask.any()
     with pytest.raises(ValueError, match="unknown robustness variant"):
         make_variant("fog", 0, pairs)
+
+
+def test_zoomed_in_variant_enlarges_the_photo_itself_and_keeps_the_mask_on_the_person():
+    from portraitnet.robustness import make_variant
+    pairs = [person_photo(colour=c) for c in (RED, BLUE)]
+    image, mask = make_variant("zoomed_in", 0, pairs, seed=3)
+    assert mask.mean() > pairs[0][1].mean()  # the person covers more of the frame
+    assert not (image == PAD_VALUE).all(axis=2).any()  # the photo still covers the whole frame: no padding
+    assert (image[mask > 0] == RED).all(axis=1).mean() > 0.95  # the person is the photo's own, not another's
+    assert not (image == BLUE).all(axis=2).any()
