@@ -1,0 +1,59 @@
+"""Average the weights of a fine-tuned model and the model it started from (see portraitnet/average.py for why).
+
+    python tools/average_models.py EARLIER.pt runs/RUN/best.pt --weight 0.5 -o runs/RUN_average \
+        [--data-config configs/X.toml]
+
+Writes OUT/best.pt (a model file: the second model's config, epoch and split, the averaged weights, and the
+average's own validation IoU) with the second run's log.jsonl and curves.png beside it, so that
+tools/ship_model.py can ship it as that run's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from portraitnet.average import average_weights
+from portraitnet.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
+from portraitnet.config import TrainConfig
+from portraitnet.evaluate import evaluate
+
+DATA_KEYS = ("data_root", "train_list", "test_list", "val_fraction", "val_list", "seed")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("first", type=Path, help="the earlier model (a model file or checkpoint)")
+    parser.add_argument("second", type=Path, help="the later run's best.pt; its folder's log.jsonl goes along")
+    parser.add_argument("--weight", type=float, default=0.5, help="the second model's share (default 0.5)")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="folder to write best.pt into")
+    parser.add_argument("--data-config", type=Path,
+                        help="score the validation split on this config's data (root, lists, seed) rather than "
+                             "the second model's, e.g. the original data of a run trained on a portable copy")
+    args = parser.parse_args()
+
+    first, second = load_checkpoint(args.first), load_checkpoint(args.second)
+    weights = average_weights(model_weights(first), model_weights(second), args.weight)
+    payload = model_payload(weights, second["config"], epoch=second["epoch"], metrics={}, data=second["data"])
+    scoring_config = dict(second["config"])
+    if args.data_config:
+        data = TrainConfig.from_dict(TrainConfig.read_file(args.data_config))
+        scoring_config.update({key: getattr(data, key) for key in DATA_KEYS})
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / "average.pt"
+        save_atomic({**payload, "config": scoring_config}, scratch)
+        val_iou = evaluate(scratch, split="val")["official_iou"]
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_atomic({**payload, "metrics": {"val_iou": val_iou}}, args.out / "best.pt")
+    for name in ("log.jsonl", "curves.png"):
+        if (args.second.parent / name).is_file():
+            shutil.copyfile(args.second.parent / name, args.out / name)
+    print(f"wrote {args.out / 'best.pt'}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}, "
+          f"validation IoU {100 * val_iou:.2f}")
+
+
+if __name__ == "__main__":
+    main()
