@@ -30,17 +30,32 @@ def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[s
     return {"median_ms": float(np.median(samples)), "p90_ms": float(np.percentile(samples, 90))}
 
 
-def model_latency(weights: Path | None, threads: int, repeats: int) -> dict[str, dict[str, float]]:
-    """Batch-1 latency of the network alone (normalised 224 input in, probability out) per backend."""
+def model_latency(weights: Path | None, threads: int, repeats: int,
+                  int8_calibration: list[Path] | None = None) -> dict[str, dict[str, float]]:
+    """Batch-1 latency of the network alone (normalised input in, probability out) per backend; with calibration
+    photos, also the int8 model quantised from the same weights."""
     results = {}
-    batch = np.random.default_rng(0).standard_normal((1, 3, 224, 224)).astype(np.float32)
     is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
     # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
     backends = (["onnx"] if onnxruntime_available() else []) + ([] if is_onnx_file else ["torch"])
-    for backend in backends:
-        segmenter = Segmenter(weights, backend=backend, threads=threads)
-        results[f"{backend} ({segmenter.input_size}px)"] = timings_ms(lambda: segmenter._run(batch), repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in backends:
+            segmenter = Segmenter(weights, backend=backend, threads=threads)
+            results[f"{backend} ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
+            if backend == "onnx" and int8_calibration:
+                from .export import quantize_int8
+                fp32 = Path(segmenter.onnx_path)
+                int8 = quantize_int8(fp32, Path(tmp) / "int8.onnx", int8_calibration, segmenter.input_size)
+                del segmenter  # one ONNX Runtime session at a time: two spin against each other on few cores
+                quantised = Segmenter(int8, threads=threads)
+                results[f"onnx int8 ({quantised.input_size}px)"] = time_segmenter(quantised, repeats)
     return results
+
+
+def time_segmenter(segmenter: Segmenter, repeats: int) -> dict[str, float]:
+    size = segmenter.input_size
+    batch = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
+    return timings_ms(lambda: segmenter._run(batch), repeats)
 
 
 def static_clip(image: np.ndarray, path: Path, frames: int = 120, size: tuple[int, int] = (640, 480),
@@ -91,13 +106,23 @@ def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str,
     return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
 
 
+def calibration_photos(folder: Path, count: int = 64) -> list[Path]:
+    """`count` photos spread evenly over a folder (sorted by name), for int8 calibration."""
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return photos[:: max(1, len(photos) // count)][:count]
+
+
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
                   folder: Path | None = None, sample: Path | None = None,
-                  mediapipe_python: str | None = None) -> dict[str, Any]:
+                  mediapipe_python: str | None = None, int8: bool = False) -> dict[str, Any]:
+    """int8=True also quantises the model (calibrated on 64 photos of `folder`) and times it in the same run."""
     from .imageio import load_rgb
     from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
-    report: dict[str, Any] = {"threads": threads, "latency": model_latency(weights, threads, repeats)}
+    if int8 and folder is None:
+        raise ValueError("int8 timing needs --folder: its photos calibrate the quantisation")
+    calibration = calibration_photos(folder) if int8 and folder is not None else None
+    report: dict[str, Any] = {"threads": threads, "latency": model_latency(weights, threads, repeats, calibration)}
     python = find_mediapipe_python(mediapipe_python)
     if python is not None:
         report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)

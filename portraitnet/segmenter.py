@@ -96,6 +96,7 @@ class Segmenter:
                 raise ImportError("ONNX Runtime is needed for .onnx models: pip install 'portraitnet[onnx]'")
             self.input_size = input_size or _onnx_input_size(path)
             self.backend_name = "onnx"
+            self.onnx_path: Path | None = path
             self._run = OnnxBackend(path, threads)
             return
         model, payload = load_model(path)
@@ -105,9 +106,11 @@ class Segmenter:
             raise ImportError("backend='onnx' needs ONNX Runtime: pip install 'portraitnet[onnx]'")
         if use_onnx:
             self.backend_name = "onnx"
-            self._run = OnnxBackend(_cached_onnx(model, path, self.input_size), threads)
+            self.onnx_path = _cached_onnx(model, path, self.input_size)
+            self._run = OnnxBackend(self.onnx_path, threads)
         else:
             self.backend_name = "torch"
+            self.onnx_path = None
             self._run = TorchBackend(model, threads)
 
     def predict(self, image: ImageInput) -> np.ndarray:

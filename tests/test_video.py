@@ -96,9 +96,16 @@ def test_benchmark_command_prints_every_figure(tmp_path, capsys):
     for name in ("a.jpg", "b.jpg"):
         shutil.copy(SAMPLE, folder / name)
     report = tmp_path / "bench.json"
-    assert main(["benchmark", "--repeats", "3", "--folder", str(folder), "--json", str(report)]) == 0
+    assert main(["benchmark", "--repeats", "3", "--folder", str(folder), "--int8", "--json", str(report)]) == 0
     printed = capsys.readouterr().out
     assert "torch (224px)" in printed and "frames/s" in printed and "flicker" in printed
+    assert "onnx int8 (224px)" in printed
     assert "segment 2 images" in printed
     figures = json.loads(report.read_text())
     assert figures["segment_folder"]["images"] == 2 and figures["video"]["video_640x480_blur_fps"] > 0
+    assert figures["latency"]["onnx int8 (224px)"]["median_ms"] > 0
+
+
+def test_benchmark_int8_needs_photos_to_calibrate_on(capsys):
+    assert main(["benchmark", "--repeats", "1", "--int8"]) != 0
+    assert "--folder" in capsys.readouterr().err

@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folder", type=Path, help="also time `segment` over this folder of images, masks out")
     parser.add_argument("--sample", type=Path, help="photo for the video figures (default: the shipped sample)")
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe==0.10.14, to time it beside ours")
+    parser.add_argument("--int8", action="store_true",
+                        help="also time the model quantised to int8 (calibrated on 64 photos of --folder)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
 
 
@@ -23,11 +25,15 @@ def run(args: argparse.Namespace) -> int:
     from ..benchmark import run_benchmark
     sample = args.sample or Path(__file__).resolve().parents[2] / "examples" / "astronaut.jpg"
     report = run_benchmark(args.weights, args.threads, args.repeats, args.folder,
-                           sample if sample.is_file() else None, args.mediapipe_python)
+                           sample if sample.is_file() else None, args.mediapipe_python, args.int8)
     print(f"threads: {report['threads']}")
-    print(f"{'model latency, batch 1':<34} {'median ms':>10} {'p90 ms':>8}")
-    for name, row in report["latency"].items():
-        print(f"  {name:<32} {row['median_ms']:10.2f} {row['p90_ms']:8.2f}")
+    latency = report["latency"]
+    reference = next((row["median_ms"] for name, row in latency.items() if name.startswith("mediapipe")), None)
+    print(f"{'model latency, batch 1':<34} {'median ms':>10} {'p90 ms':>8}"
+          + (f" {'x MediaPipe':>12}" if reference else ""))
+    for name, row in latency.items():
+        ratio = f" {row['median_ms'] / reference:12.2f}" if reference else ""
+        print(f"  {name:<32} {row['median_ms']:10.2f} {row['p90_ms']:8.2f}{ratio}")
     if "video" in report:
         v = report["video"]
         print(f"video 640x480 with blur ({v['video_backend']}): {v['video_640x480_blur_fps']:.1f} frames/s")
