@@ -62,7 +62,7 @@ def main() -> None:
     results = {}
     for name, changes in STUDIES[args.study].items():
         out_dir = row_dir(root, name)
-        config = TrainConfig.from_dict({**TrainConfig().to_dict(), **base, **changes, "out_dir": str(out_dir)})
+        config = TrainConfig.from_dict({**base, **changes, "out_dir": str(out_dir)})
         last = out_dir / "last.pt"
         if not (last.is_file() and load_checkpoint(last)["epoch"] >= args.epochs):
             train(config, resume=True, show_progress=False)
