@@ -19,7 +19,7 @@ epochs=$(python3 - "$start" "$budget" "$run_dir/log.jsonl" <<'PY'
 import json, sys, time
 start, budget, log = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 last = json.loads(open(log).read().splitlines()[-1])
-# Epoch 2 ran faster than later epochs did (3.6 s against 2.9 s with heavy augmentation), and the resumed process
+# Epoch 2 ran faster than later epochs did (2.9 s against 3.6 s with heavy augmentation), and the resumed process
 # spends ~20 s starting its workers: leave room for both.
 per_epoch = last["seconds"] * 1.3 + 0.3
 print(max(3, 2 + int((start + budget - time.time() - 40) / per_epoch)))
