@@ -46,7 +46,7 @@ def main() -> None:
     import onnxruntime as ort
 
     from portraitnet.checkpoint import load_model
-    from portraitnet.cli.segment import IMAGE_SUFFIXES
+    from portraitnet.imageio import PHOTO_SUFFIXES
     from portraitnet.export import export_module, export_onnx, quantize_int8
     from portraitnet.imageio import load_rgb
     from portraitnet.preprocess import letterbox_image, normalize
@@ -55,7 +55,7 @@ def main() -> None:
     model, payload = load_model(args.weights or shipped_weights())
     model = model.float().eval()
     size = int(payload["config"]["input_size"])
-    photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:64]
+    photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)[:64]
     if not photos:
         raise SystemExit(f"{args.calibration}: no photos to calibrate on")
 

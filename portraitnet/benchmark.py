@@ -15,6 +15,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from .export import calibration_photos, quantize_int8
+from .imageio import PHOTO_SUFFIXES
 from .segmenter import Segmenter, onnxruntime_available
 from .video import FrameEffect, flicker, process_video
 
@@ -43,9 +45,8 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
             segmenter = Segmenter(weights, backend=backend, threads=threads)
             results[f"{backend} ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
             if backend == "onnx" and int8_calibration:
-                from .export import quantize_int8
-                fp32 = Path(segmenter.onnx_path)
-                int8 = quantize_int8(fp32, Path(tmp) / "int8.onnx", int8_calibration, segmenter.input_size)
+                int8 = quantize_int8(segmenter.onnx_path, Path(tmp) / "int8.onnx", int8_calibration,
+                                     segmenter.input_size)
                 del segmenter  # one ONNX Runtime session at a time: two spin against each other on few cores
                 quantised = Segmenter(int8, threads=threads)
                 results[f"onnx int8 ({quantised.input_size}px)"] = time_segmenter(quantised, repeats)
@@ -94,7 +95,7 @@ def video_figures(weights: Path | None, threads: int, image: np.ndarray) -> dict
 
 def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str, float]:
     """`portraitnet segment FOLDER -o TMP` as a user runs it: a new process, start-up, decode, encode included."""
-    count = sum(1 for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    count = sum(1 for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "portraitnet.cli.main", "segment", str(folder), "-o", out,
                    "--no-progress", "--threads", str(threads), *extra]
@@ -104,12 +105,6 @@ def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str,
     if result.returncode != 0:
         raise RuntimeError(f"segment failed: {result.stderr[-2000:]}")
     return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
-
-
-def calibration_photos(folder: Path, count: int = 64) -> list[Path]:
-    """`count` photos spread evenly over a folder (sorted by name), for int8 calibration."""
-    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    return photos[:: max(1, len(photos) // count)][:count]
 
 
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,

@@ -121,6 +121,13 @@ def export_module(module: nn.Module, path: str | Path, input_size: int = 224, op
     return path
 
 
+def calibration_photos(folder: Path, count: int = 64) -> list[Path]:
+    """`count` photos spread evenly over a folder (sorted by name): int8 calibration sees the whole folder's range."""
+    from .imageio import PHOTO_SUFFIXES
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+    return photos[:: max(1, len(photos) // count)][:count]
+
+
 def quantize_int8(onnx_path: str | Path, output: str | Path, calibration: list[Path], input_size: int) -> Path:
     """Static int8 quantisation with ONNX Runtime (QDQ, per-channel weights), activations calibrated on real
     photos: the letterboxed, normalised inputs the model sees in use."""

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000  # about 8660 x 5770; raise it for huge scans
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what a folder run picks up
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray]
 

@@ -1,7 +1,7 @@
 """Average the weights of a fine-tuned model and the model it started from (see portraitnet/average.py for why).
 
     python tools/average_models.py EARLIER.pt runs/RUN/best.pt --weight 0.5 -o runs/RUN_average \
-        [--data-config configs/X.toml]
+        [--data-root ../shared/data/eg1800]
 
 Writes OUT/best.pt (a model file: the second model's config, epoch and split, the averaged weights, and the
 average's own validation IoU) with the second run's log.jsonl and curves.png beside it, so that
@@ -17,10 +17,7 @@ from pathlib import Path
 
 from portraitnet.average import average_weights
 from portraitnet.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
-from portraitnet.config import TrainConfig
 from portraitnet.evaluate import evaluate
-
-DATA_KEYS = ("data_root", "train_list", "test_list", "val_fraction", "val_list", "seed")
 
 
 def main() -> None:
@@ -29,22 +26,18 @@ def main() -> None:
     parser.add_argument("second", type=Path, help="the later run's best.pt; its folder's log.jsonl goes along")
     parser.add_argument("--weight", type=float, default=0.5, help="the second model's share (default 0.5)")
     parser.add_argument("-o", "--out", type=Path, required=True, help="folder to write best.pt into")
-    parser.add_argument("--data-config", type=Path,
-                        help="score the validation split on this config's data (root, lists, seed) rather than "
-                             "the second model's, e.g. the original data of a run trained on a portable copy")
+    parser.add_argument("--data-root", type=Path,
+                        help="score the recorded validation images from this dataset rather than the second "
+                             "model's, e.g. the original of a tools/portable_dataset.py copy")
     args = parser.parse_args()
 
     first, second = load_checkpoint(args.first), load_checkpoint(args.second)
     weights = average_weights(model_weights(first), model_weights(second), args.weight)
     payload = model_payload(weights, second["config"], epoch=second["epoch"], metrics={}, data=second["data"])
-    scoring_config = dict(second["config"])
-    if args.data_config:
-        data = TrainConfig.from_dict(TrainConfig.read_file(args.data_config))
-        scoring_config.update({key: getattr(data, key) for key in DATA_KEYS})
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "average.pt"
-        save_atomic({**payload, "config": scoring_config}, scratch)
-        val_iou = evaluate(scratch, split="val")["official_iou"]
+        save_atomic(payload, scratch)
+        val_iou = evaluate(scratch, data_root=args.data_root, split="val")["official_iou"]
 
     args.out.mkdir(parents=True, exist_ok=True)
     save_atomic({**payload, "metrics": {"val_iou": val_iou}}, args.out / "best.pt")

@@ -34,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
         if args.calibration is None:
             raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
-        from .segment import IMAGE_SUFFIXES
+        from ..export import calibration_photos
+        from ..imageio import PHOTO_SUFFIXES
         if not args.calibration.is_dir():
             raise ValueError(f"{args.calibration}: not a folder of calibration photos")
-        photos = sorted(p for p in args.calibration.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        photos = calibration_photos(args.calibration, args.calibration_count)
         if not photos:
-            raise ValueError(f"{args.calibration}: no photos to calibrate on ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        photos = photos[:: max(1, len(photos) // args.calibration_count)][: args.calibration_count]
+            raise ValueError(f"{args.calibration}: no photos to calibrate on ({', '.join(sorted(PHOTO_SUFFIXES))})")
     export_onnx(model, args.output, size, args.opset)
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, {size}, {size}) "
           f"normalised RGB, output 'person' (batch, {size}, {size}) probability")

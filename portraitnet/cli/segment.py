@@ -19,9 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..imageio import PHOTO_SUFFIXES
+
 HELP = "Segment portraits: write masks, cut-outs, blurred or replaced backgrounds."
 FORMATS = ("mask", "cutout", "blur", "replace")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 OUTPUT_NAMES = {"mask": "{stem}.png", "cutout": "{stem}_cutout.png", "blur": "{stem}_blur.jpg",
                 "replace": "{stem}_replace.jpg"}
 
@@ -62,7 +63,7 @@ def collect_inputs(inputs: list[str], recursive: bool) -> tuple[list[tuple[Path,
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
             for file in sorted(path.glob(pattern)):
-                if file.is_file() and file.suffix.lower() in IMAGE_SUFFIXES:
+                if file.is_file() and file.suffix.lower() in PHOTO_SUFFIXES:
                     files.append((file, file.relative_to(path).with_suffix("")))
         elif path.is_file():
             files.append((path, Path(path.stem)))
