@@ -1,10 +1,14 @@
 """Our model and MediaPipe Selfie Segmentation on the same images with the same metrics, in one table.
 
     python benchmarks/compare_mediapipe.py [--robustness] [--mediapipe-python /opt/mediapipe-venv/bin/python]
+        [--sets eg1800 vk290 davis_person] [--weights runs/x/best.pt]
+
+EG1800's test split, and every image of vk290 (varied photos of people) and davis_person (video frames of moving
+full bodies): the last two are for evaluation only.
 
 Both are scored at each photo's full resolution, probabilities thresholded at 0.5: per-image foreground IoU,
 the two-class dataset mIoU, and the boundary F-score with a tolerance of 3/224 of the longer side (3 px at the
-paper's input size). MediaPipe (`pip install mediapipe==0.10.14`, the general 256x256 model) is optional and
+paper's input size). MediaPipe (`pip install mediapipe==0.10.14`, its general and landscape models) is optional and
 never needed by the package. Its pins (protobuf < 5, opencv-contrib) clash with ours, so it may live in its own
 virtual environment: --mediapipe-python runs it there (portraitnet/mediapipe_runner.py).
 """
@@ -12,6 +16,7 @@ virtual environment: --mediapipe-python runs it there (portraitnet/mediapipe_run
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -31,39 +36,51 @@ def scores(probabilities: list[np.ndarray], masks: list[np.ndarray]) -> dict[str
             "boundary_f": float(np.mean(boundaries))}
 
 
+# The sets scored, each with its split (None: every image). vk290 and davis_person are people unlike EG1800's, for
+# evaluation only: never train, tune or choose a checkpoint on them.
+SETS = {"eg1800": "eg1800_test_present.txt", "vk290": None, "davis_person": None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", default="../shared/data/eg1800")
-    parser.add_argument("--split", default="eg1800_test_present.txt")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding the sets")
+    parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--weights", type=Path, help="our model (default: the shipped one)")
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe installed (default: this one, if it has it)")
-    parser.add_argument("--robustness", action="store_true", help="also every robustness variant of the split")
+    parser.add_argument("--robustness", action="store_true", help="also every robustness variant of EG1800's split")
+    parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     args = parser.parse_args()
 
     from portraitnet.data import list_samples, load_pair
-    from portraitnet.mediapipe_runner import find_mediapipe_python, mediapipe_probabilities
+    from portraitnet.mediapipe_runner import MODELS, find_mediapipe_python, mediapipe_probabilities
     from portraitnet.robustness import VARIANTS, variant_pairs
     from portraitnet.segmenter import Segmenter
 
-    pairs = [load_pair(s) for s in list_samples(args.data_root, args.split)]
-    sets = {"plain": pairs}
-    if args.robustness:
-        sets.update({variant: list(variant_pairs(variant, pairs)) for variant in VARIANTS})
+    sets: dict[str, list] = {}
+    for name in args.sets:
+        sets[name] = [load_pair(s) for s in list_samples(args.data / name, SETS[name])]
+        if name == "eg1800" and args.robustness:
+            sets.update({f"eg1800 {v}": list(variant_pairs(v, sets[name])) for v in VARIANTS})
     python = find_mediapipe_python(args.mediapipe_python)
     if python is None:
         print("MediaPipe not installed here (pip install mediapipe==0.10.14, or --mediapipe-python): "
               "our model only", file=sys.stderr)
     segmenter = Segmenter(args.weights)
-    print(f"{len(pairs)} images of {args.split}; full resolution, threshold 0.5; ours on {segmenter.backend_name}")
-    print(f"{'set':>12} {'model':>10} {'full-res IoU':>13} {'dataset mIoU':>13} {'boundary F':>11}")
+    print(f"full resolution, threshold 0.5; ours ({args.weights or 'shipped'}) on {segmenter.backend_name}")
+    print(f"{'set':>22} {'images':>6} {'model':>20} {'full-res IoU':>13} {'dataset mIoU':>13} {'boundary F':>11}")
+    table: dict[str, dict] = {}
     for name, items in sets.items():
         images, masks = [i for i, _ in items], [m for _, m in items]
-        rows = {"ours": scores([segmenter.predict(image) for image in images], masks)}
+        rows = {"ours": scores(segmenter.predict_batch(images), masks)}
         if python:
-            rows["mediapipe"] = scores(mediapipe_probabilities(images, python), masks)
+            for model in MODELS:
+                rows[f"mediapipe {model}"] = scores(mediapipe_probabilities(images, python, model), masks)
+        table[name] = rows
         for model, row in rows.items():
-            print(f"{name:>12} {model:>10} {100 * row['full_resolution_iou']:13.2f} "
-                  f"{100 * row['dataset_miou']:13.2f} {100 * row['boundary_f']:11.2f}")
+            print(f"{name:>22} {len(items):>6} {model:>20} {100 * row['full_resolution_iou']:13.2f} "
+                  f"{100 * row['dataset_miou']:13.2f} {100 * row['boundary_f']:11.2f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(table, indent=1) + "\n")
 
 
 if __name__ == "__main__":

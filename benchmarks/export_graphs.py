@@ -6,7 +6,9 @@ interleaved rounds of one run so that they compare as ratios on a noisy machine.
     python benchmarks/export_graphs.py [--weights W] [--calibration ../shared/data/eg1800/images] [--threads 2]
 
 Also prints the largest probability difference between the two fp32 graphs on the calibration photos (the rewrite
-is exact up to float rounding).
+is exact up to float rounding). With --other-padding, the rewritten graph is also timed with the encoder's stride-2
+convs padded the other way (symmetric vs Keras's bottom-right, see portraitnet/model.py), the same weights: what
+the ImageNet encoder's padding costs at inference.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--runs-per-round", type=int, default=40)
+    parser.add_argument("--other-padding", action="store_true",
+                        help="also time the rewritten graph with the encoder padded the other way")
     args = parser.parse_args()
 
     import onnxruntime as ort
@@ -49,6 +53,7 @@ def main() -> None:
     from portraitnet.imageio import PHOTO_SUFFIXES
     from portraitnet.export import export_module, export_onnx, quantize_int8
     from portraitnet.imageio import load_rgb
+    from portraitnet.model import PortraitNet
     from portraitnet.preprocess import letterbox_image, normalize
     from portraitnet.segmenter import OnnxBackend, shipped_weights
 
@@ -65,6 +70,13 @@ def main() -> None:
         export_onnx(model, paths["rewritten, fp32"], size)
         paths["as trained, int8"] = quantize_int8(paths["as trained, fp32"], Path(tmp) / "plain8.onnx", photos, size)
         paths["rewritten, int8"] = quantize_int8(paths["rewritten, fp32"], Path(tmp) / "rewritten8.onnx", photos, size)
+        if args.other_padding:
+            other = "symmetric" if model.encoder_padding == "keras" else "keras"
+            repadded = PortraitNet(other).eval()
+            repadded.load_state_dict(model.state_dict())
+            name = f"{other} pad"
+            paths[f"{name}, fp32"] = export_onnx(repadded, Path(tmp) / "other.onnx", size)
+            paths[f"{name}, int8"] = quantize_int8(paths[f"{name}, fp32"], Path(tmp) / "other8.onnx", photos, size)
 
         sessions = {name: OnnxBackend(path, args.threads) for name, path in paths.items()}
 

@@ -56,7 +56,7 @@ def model_weights(payload: dict[str, Any]) -> dict[str, torch.Tensor]:
 def load_model(path: str | Path) -> tuple[PortraitNet, dict[str, Any]]:
     """A ready-to-run model (eval mode, float32, CPU) and the checkpoint's other contents."""
     payload = load_checkpoint(path)
-    model = PortraitNet()
+    model = PortraitNet(payload.get("config", {}).get("encoder_padding", "symmetric"))
     weights = {k: v.float() if v.is_floating_point() else v for k, v in model_weights(payload).items()}
     try:
         model.load_state_dict(weights)

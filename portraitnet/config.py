@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .model import ENCODER_PADDINGS
+
 
 @dataclass
 class TrainConfig:
@@ -21,6 +23,13 @@ class TrainConfig:
     max_train_samples: int = 0  # 0 = all; small values are for smoke tests
     max_val_samples: int = 0
     input_size: int = 224
+    # pseudo-labelled pools (tools/pseudo_label.py): folders with images/, masks/, train.txt and val.txt. Their
+    # train parts join the training set; each val part is scored against the teachers' masks, and the checkpoint
+    # kept as best is the one with the highest mean over EG1800's validation split and the pools' val parts.
+    pools: list[str] = dataclasses.field(default_factory=list)
+    # model
+    encoder_weights: str = ""  # "" (random) or "imagenet" (portraitnet/imagenet.py; needs encoder_padding "keras")
+    encoder_padding: str = "symmetric"  # "symmetric" or "keras": how the encoder's stride-2 convs pad
     # augmentation (the official code's ranges)
     rotation_degrees: float = 45.0
     scale_min: float = 0.5
@@ -44,6 +53,7 @@ class TrainConfig:
     epochs: int = 2000
     batch_size: int = 64
     lr: float = 1e-3
+    encoder_lr_ratio: float = 1.0  # the encoder's lr as a fraction of lr (below 1 keeps pretrained features longer)
     weight_decay: float = 5e-4
     lr_schedule: str = "step"  # "step" or "cosine"
     lr_step_epochs: int = 20
@@ -100,6 +110,14 @@ class TrainConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError("epochs and batch_size must be at least 1")
+        if self.encoder_weights not in ("", "imagenet"):
+            raise ValueError(f"encoder_weights must be '' or 'imagenet', got {self.encoder_weights!r}")
+        if self.encoder_padding not in ENCODER_PADDINGS:
+            raise ValueError(f"encoder_padding must be one of {', '.join(ENCODER_PADDINGS)}, "
+                             f"got {self.encoder_padding!r}")
+        if self.encoder_weights == "imagenet" and self.encoder_padding != "keras":
+            raise ValueError("encoder_weights 'imagenet' needs encoder_padding 'keras': the weights were trained "
+                             "with Keras's bottom-right padding, and only it reproduces their features")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

@@ -51,7 +51,10 @@ def predict_images(model: PortraitNet, images: list[np.ndarray], size: int) -> l
 
 
 def split_samples(root: Path, split: str, payload: dict[str, Any]) -> list[Sample]:
-    """`val` means the validation stems the checkpoint was selected on; anything else is a split list."""
+    """`val` means the validation stems the checkpoint was selected on, `all` every image of the folder (vk290,
+    davis_person); anything else is a split list."""
+    if split == "all":
+        return list_samples(root)
     if split == "val":
         stems = payload.get("data", {}).get("val_stems")
         if not stems:

@@ -17,7 +17,7 @@ from .files import atomic_path
 from .model import LearnedUpsample, PortraitNet, check_input_size
 
 ONNX_OPSET = 17
-EXPORT_VERSION = 4  # bump when the exported graph changes, so cached exports are redone
+EXPORT_VERSION = 5  # bump when the exported graph changes, so cached exports are redone
 
 
 def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:
@@ -105,7 +105,44 @@ class PersonProbability(nn.Module):
 
 def export_onnx(model: PortraitNet, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET) -> Path:
     """Write the model's person probability, rewritten for inference, as ONNX with a dynamic batch axis."""
-    return export_module(PersonProbability(model.float().eval()), path, input_size, opset)
+    export_module(PersonProbability(model.float().eval()), path, input_size, opset)
+    if model.encoder_padding == "keras":
+        fold_bottom_right_pads(path)
+    return Path(path)
+
+
+def fold_bottom_right_pads(path: str | Path) -> None:
+    """Give each Pad that feeds a Conv (the Keras-padded stride-2 convs: F.pad exports as a Pad whose amounts are
+    computed by a chain of shape ops) to the Conv as its own asymmetric `pads` attribute, (top, left, bottom, right)
+    = (0, 0, 1, 1). ONNX Runtime does not fuse the exported Pad, which made the graph 20-35% slower."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    consumers = {name: [n for n in graph.node if name in n.input] for node in graph.node for name in node.output}
+    folded = []
+    for pad in [n for n in graph.node if n.op_type == "Pad"]:
+        (conv,) = consumers[pad.output[0]]
+        if conv.op_type != "Conv" or any(a.name == "pads" and any(a.ints) for a in conv.attribute):
+            raise ValueError(f"{path}: a Pad feeds {conv.op_type} {conv.name}, not an unpadded Conv")
+        conv.input[0] = pad.input[0]
+        for attribute in [a for a in conv.attribute if a.name == "pads"]:
+            conv.attribute.remove(attribute)
+        conv.attribute.append(onnx.helper.make_attribute("pads", [0, 0, 1, 1]))
+        folded.append(pad)
+    for pad in folded:
+        graph.node.remove(pad)
+    # drop the shape ops that only computed the removed Pads' amounts
+    outputs = {out.name for out in graph.output}
+    while True:
+        used = {name for node in graph.node for name in node.input} | outputs
+        dead = [n for n in graph.node if not used & set(n.output)]
+        if not dead:
+            break
+        for node in dead:
+            graph.node.remove(node)
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
 
 
 def export_module(module: nn.Module, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET) -> Path:

@@ -39,3 +39,10 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Path.write_bytes, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def cache_dir() -> Path:
+    """The user's cache for portraitnet (ONNX exports, converted ImageNet weights): $XDG_CACHE_HOME/portraitnet,
+    by default ~/.cache/portraitnet."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "portraitnet"

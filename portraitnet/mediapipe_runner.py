@@ -1,4 +1,5 @@
-"""MediaPipe Selfie Segmentation (the general 256x256 model), for comparisons only; never needed by the package.
+"""MediaPipe Selfie Segmentation (general 256x256 and landscape 144x256 models), for comparisons only; never
+needed by the package.
 
 MediaPipe 0.10.14 pins protobuf < 5 and OpenCV-contrib, which clash with our dependencies, so it may live in a
 virtual environment of its own: these functions run it in a worker process of any Python that has it
@@ -19,7 +20,7 @@ import numpy as np
 MASKS = r"""
 import sys, numpy as np, cv2, mediapipe as mp
 paths = [line.strip() for line in sys.stdin if line.strip()]
-with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as selfie:
+with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=int(sys.argv[1])) as selfie:
     for path in paths:
         rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
         np.save(path + ".mediapipe.npy", selfie.process(rgb).segmentation_mask.astype(np.float16))
@@ -59,15 +60,18 @@ def _run(python: str, script: str, args: list[str], stdin: str = "") -> str:
     return result.stdout
 
 
-def mediapipe_probabilities(images: list[np.ndarray], python: str) -> list[np.ndarray]:
-    """Person probability of each RGB image, at its own size."""
+MODELS = {"general": 0, "landscape": 1}  # MediaPipe's model_selection: 256x256 and 144x256 inputs
+
+
+def mediapipe_probabilities(images: list[np.ndarray], python: str, model: str = "general") -> list[np.ndarray]:
+    """Person probability of each RGB image, at its own size, by MediaPipe's general or landscape model."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = []
         for index, image in enumerate(images):
             path = Path(tmp) / f"{index:05d}.png"
             cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             paths.append(path)
-        _run(python, MASKS, [], "\n".join(map(str, paths)))
+        _run(python, MASKS, [str(MODELS[model])], "\n".join(map(str, paths)))
         return [np.load(f"{path}.mediapipe.npy").astype(np.float32) for path in paths]
 
 

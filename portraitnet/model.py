@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # MobileNetV2 (expansion t, out channels c, repeats n, first stride s), width 1.0, no final 1280 conv.
@@ -46,12 +47,29 @@ ENCODER_TAPS: list[Tap] = [
 ]
 
 
+# How the encoder's stride-2 3x3 convs pad: "symmetric" (one pixel on every side, the official code's) or
+# "keras" (one pixel at the bottom and right only, as Keras's MobileNetV2 does on even sizes; the ImageNet weights
+# were trained that way, and only that padding reproduces their features).
+ENCODER_PADDINGS = ("symmetric", "keras")
+
+
+class BottomRightPaddedConv2d(nn.Conv2d):
+    """A stride-2 3x3 conv padded like Keras's 'same' on even sizes: one zero row and column, bottom and right.
+
+    The weights have the same names and shapes as nn.Conv2d's; the ONNX export gives the pad to the Conv as its
+    own asymmetric padding (export.fold_bottom_right_pads), so inference costs what a symmetric conv costs."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(F.pad(x, (0, 1, 0, 1)), self.weight, self.bias)
+
+
 def conv_bn_act(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1,
-                act: type[nn.Module] | None = nn.ReLU6) -> nn.Sequential:
-    layers: list[nn.Module] = [
-        nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False),
-        nn.BatchNorm2d(out_ch),
-    ]
+                act: type[nn.Module] | None = nn.ReLU6, padding: str = "symmetric") -> nn.Sequential:
+    if padding == "keras" and stride == 2:
+        conv: nn.Conv2d = BottomRightPaddedConv2d(in_ch, out_ch, kernel, stride, 0, groups=groups, bias=False)
+    else:
+        conv = nn.Conv2d(in_ch, out_ch, kernel, stride, kernel // 2, groups=groups, bias=False)
+    layers: list[nn.Module] = [conv, nn.BatchNorm2d(out_ch)]
     if act is not None:
         layers.append(act(inplace=True))
     return nn.Sequential(*layers)
@@ -60,11 +78,11 @@ def conv_bn_act(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: i
 class InvertedResidual(nn.Module):
     """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection; identity skip when shapes match."""
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, expansion: int) -> None:
+    def __init__(self, in_ch: int, out_ch: int, stride: int, expansion: int, padding: str = "symmetric") -> None:
         super().__init__()
         hidden = in_ch * expansion
         self.conv_pw = conv_bn_act(in_ch, hidden, 1) if expansion != 1 else nn.Identity()
-        self.conv_dw = conv_bn_act(hidden, hidden, 3, stride, groups=hidden)
+        self.conv_dw = conv_bn_act(hidden, hidden, 3, stride, groups=hidden, padding=padding)
         self.conv_pwl = conv_bn_act(hidden, out_ch, 1, act=None)
         self.has_skip = stride == 1 and in_ch == out_ch
 
@@ -79,15 +97,17 @@ class MobileNetV2Encoder(nn.Module):
     out_channels = [tap.channels for tap in ENCODER_TAPS]
     strides = [tap.stride for tap in ENCODER_TAPS]
 
-    def __init__(self) -> None:
+    def __init__(self, padding: str = "symmetric") -> None:
         super().__init__()
-        self.stem = conv_bn_act(3, STEM_CHANNELS, 3, stride=2)
+        if padding not in ENCODER_PADDINGS:
+            raise ValueError(f"encoder padding must be one of {', '.join(ENCODER_PADDINGS)}, got {padding!r}")
+        self.stem = conv_bn_act(3, STEM_CHANNELS, 3, stride=2, padding=padding)
         stages = []
         in_ch = STEM_CHANNELS
         for expansion, out_ch, repeats, stride in MOBILENET_V2_STAGES:
             blocks = []
             for i in range(repeats):
-                blocks.append(InvertedResidual(in_ch, out_ch, stride if i == 0 else 1, expansion))
+                blocks.append(InvertedResidual(in_ch, out_ch, stride if i == 0 else 1, expansion, padding))
                 in_ch = out_ch
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.ModuleList(stages)
@@ -170,12 +190,13 @@ def check_input_size(x: torch.Tensor) -> None:
 class PortraitNet(nn.Module):
     """forward(x) returns mask logits (B, 2, H, W); with_edge=True also returns edge logits (B, 2, H, W).
 
-    H and W must be multiples of 32.
+    H and W must be multiples of 32. encoder_padding is one of ENCODER_PADDINGS; checkpoints record it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, encoder_padding: str = "symmetric") -> None:
         super().__init__()
-        self.encoder = MobileNetV2Encoder()
+        self.encoder_padding = encoder_padding
+        self.encoder = MobileNetV2Encoder(encoder_padding)
         self.decoder = PortraitNetDecoder(self.encoder.out_channels)
         self.mask_head = nn.Conv2d(DECODER_CHANNELS, NUM_CLASSES, 3, padding=1, bias=False)
         self.edge_head = nn.Conv2d(DECODER_CHANNELS, NUM_CLASSES, 3, padding=1, bias=False)

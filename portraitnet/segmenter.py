@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
@@ -19,6 +18,7 @@ import torch
 
 from . import effects
 from .checkpoint import load_model
+from .files import cache_dir
 from .imageio import DEFAULT_MAX_PIXELS, ImageInput, load_rgb, like_input
 from .preprocess import letterbox_image, normalize, unletterbox
 
@@ -36,11 +36,6 @@ def onnxruntime_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "portraitnet"
 
 
 class TorchBackend:

@@ -148,8 +148,10 @@ def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample],
     return train_samples, val_samples, dropped
 
 
-def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDataset, PortraitDataset, dict[str, Any]]:
-    """Train and validation datasets: test duplicates left out, validation held out from the training list."""
+def build_datasets(config: TrainConfig,
+                   threads: int = 2) -> tuple[PortraitDataset, dict[str, PortraitDataset], dict[str, Any]]:
+    """The training set (EG1800's training split and the pools' train parts) and the validation sets by name:
+    'main' (held out from EG1800's training list, test duplicates left out) and each pool's folder name."""
     train_samples, val_samples, dropped = training_split(config, threads)
     if config.max_train_samples:
         train_samples = train_samples[:config.max_train_samples]
@@ -162,12 +164,17 @@ def build_datasets(config: TrainConfig, threads: int = 2) -> tuple[PortraitDatas
                                       config.flip_probability),
         composite_probability=config.composite_probability, landscape_probability=config.landscape_probability,
         photometric_probability=config.photometric_probability)
+    val_sets = {"main": PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)}
+    info: dict[str, Any] = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
+                            "val_stems": [s.stem for s in val_samples], "pools": {}}
+    for pool in config.pools:
+        pool_train, pool_val = list_samples(Path(pool), "train.txt"), list_samples(Path(pool), "val.txt")
+        train_samples = train_samples + pool_train
+        val_sets[Path(pool).name] = PortraitDataset(pool_val, config.input_size, augment=False, threads=threads)
+        info["pools"][Path(pool).name] = {"path": pool, "train": len(pool_train), "val": len(pool_val)}
     train_set = PortraitDataset(train_samples, config.input_size, augment=True, seed=config.seed,
                                 augmentation=augmentation, threads=threads)
-    val_set = PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)
-    info = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
-            "val_stems": [s.stem for s in val_samples]}
-    return train_set, val_set, info
+    return train_set, val_sets, info
 
 
 # --- the loss ---
@@ -257,9 +264,19 @@ def truncate_log(path: Path, epochs_done: int) -> None:
 
 # --- the loop ---
 
+def parameter_groups(model: PortraitNet, config: TrainConfig) -> list[dict[str, Any]]:
+    """One group, or the encoder's and the rest's when the encoder learns at its own rate."""
+    if config.encoder_lr_ratio == 1.0:
+        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    encoder = list(model.encoder.parameters())
+    encoder_ids = {id(p) for p in encoder}
+    rest = [p for p in model.parameters() if id(p) not in encoder_ids]
+    return [{"params": encoder, "lr_scale": config.encoder_lr_ratio}, {"params": rest, "lr_scale": 1.0}]
+
+
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def train(config: TrainConfig, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
@@ -274,10 +291,12 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     last_path, best_path, log_path = out_dir / "last.pt", out_dir / "best.pt", out_dir / "log.jsonl"
     torch.manual_seed(config.seed)
 
-    train_set, val_set, data_info = build_datasets(config)
+    train_set, val_sets, data_info = build_datasets(config)
     if ddp.is_main:
         log.info("data: %d train, %d validation; left out as duplicates of test images: %s",
                  data_info["train"], data_info["val"], ", ".join(data_info["dropped_test_duplicates"]) or "none")
+        for name, pool in data_info["pools"].items():
+            log.info("pool %s: %d train, %d validation", name, pool["train"], pool["val"])
     per_rank_batch = max(1, config.batch_size // ddp.world_size)
     sampler = DistributedSampler(train_set, num_replicas=ddp.world_size, rank=ddp.rank, shuffle=True,
                                  seed=config.seed, drop_last=False)
@@ -289,10 +308,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         raise ValueError(f"batch size {per_rank_batch} per process exceeds the {len(train_set) // ddp.world_size} "
                          "training samples each process gets; lower batch_size")
 
-    model = PortraitNet().to(device)
+    model = PortraitNet(config.encoder_padding).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.lr, weight_decay=config.weight_decay)
     ema = WeightEMA(model, config.ema_decay) if config.ema_decay else None
     dtype = resolve_precision(config.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
@@ -308,6 +327,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             ema.load_state_dict(state["ema_state"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, best_iou, best_epoch = state["epoch"], state["best_val_iou"], state["best_epoch"]
+        if state.get("encoder_source"):
+            data_info["encoder_source"] = state["encoder_source"]
         if ddp.is_main:
             truncate_log(log_path, start_epoch)
             log.info("resumed from %s after epoch %d (best validation IoU %.4f at epoch %d)",
@@ -315,9 +336,23 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     else:
         if resume and ddp.is_main:
             log.info("no checkpoint at %s: starting a new run", last_path)
+        if config.encoder_weights == "imagenet" and not config.init_from:
+            from .imagenet import imagenet_encoder_weights
+            encoder_state, data_info["encoder_source"] = imagenet_encoder_weights()
+            missing, unexpected = model.load_state_dict(encoder_state, strict=False)
+            if unexpected or any(key.startswith("encoder.") for key in missing):
+                raise ValueError(f"ImageNet weights do not fit the encoder (unexpected {unexpected}, missing "
+                                 f"{[k for k in missing if k.startswith('encoder.')]})")
+            if ema is not None:
+                ema = WeightEMA(model, config.ema_decay)
+            if ddp.is_main:
+                log.info("encoder from ImageNet: %s", data_info["encoder_source"]["source"])
         if config.init_from:
+            start = load_checkpoint(config.init_from)
             model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                   for k, v in model_weights(load_checkpoint(config.init_from)).items()})
+                                   for k, v in model_weights(start).items()})
+            if start.get("data", {}).get("encoder_source"):  # where the lineage's encoder came from
+                data_info["encoder_source"] = start["data"]["encoder_source"]
             if ema is not None:
                 ema = WeightEMA(model, config.ema_decay)
             if ddp.is_main:
@@ -330,7 +365,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     if ddp.enabled:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
                                                   find_unused_parameters=not config.edge_loss)
-    eval_model = PortraitNet().to(device)
+    eval_model = PortraitNet(config.encoder_padding).to(device)
     if config.channels_last:
         eval_model = eval_model.to(memory_format=torch.channels_last)
 
@@ -370,7 +405,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         train_seconds = time.perf_counter() - started
 
         eval_model.load_state_dict(ema.shadow if ema is not None else model.state_dict())
-        val_iou = validation_iou(eval_model, val_set, config, device, dtype, ddp)
+        scores = {f"val_iou_{name}": validation_iou(eval_model, dataset, config, device, dtype, ddp)
+                  for name, dataset in val_sets.items()}
+        # The score that picks the best epoch: EG1800 validation alone, or its mean with the pools' held-out parts.
+        val_iou = float(np.mean(list(scores.values())))
         seconds = time.perf_counter() - started
         epochs_done = epoch + 1
         improved = val_iou > best_iou
@@ -378,18 +416,19 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             best_iou, best_epoch = val_iou, epochs_done
         if ddp.is_main:
             record = {"epoch": epochs_done, "lr": lr, **{k: v / steps for k, v in sums.items()},
-                      "val_iou": val_iou, "best_val_iou": best_iou,
+                      **(scores if len(scores) > 1 else {}), "val_iou": val_iou, "best_val_iou": best_iou,
                       "images_per_s": steps * per_rank_batch * ddp.world_size / train_seconds,
                       "seconds": seconds}
             if improved:
                 save_atomic(model_payload(eval_model.state_dict(), config.to_dict(), epoch=epochs_done,
-                                          metrics={"val_iou": val_iou}, data=data_info), best_path)
+                                          metrics={"val_iou": val_iou, **scores}, data=data_info), best_path)
             save_atomic({
                 "format": TRAINING_FORMAT, "config": config.to_dict(), "epoch": epochs_done,
                 "model": model.state_dict(), "ema": ema.shadow if ema is not None else None,
                 "ema_state": ema.state_dict() if ema is not None else None,
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                 "torch_rng": torch.get_rng_state(), "best_val_iou": best_iou, "best_epoch": best_epoch,
+                "encoder_source": data_info.get("encoder_source"),
             }, last_path)
             append_log(log_path, record)
             # Drawing costs about a second: every epoch on a CPU, at most twice a minute on a fast GPU.

