@@ -9,7 +9,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .model import ENCODER_PADDINGS
+# How the encoder's stride-2 3x3 convs pad (portraitnet/model.py): "symmetric" (one pixel on every side, the
+# official code's) or "keras" (bottom and right only, as Keras's MobileNetV2 on even sizes; the ImageNet weights
+# were trained that way, and only that padding reproduces their features).
+ENCODER_PADDINGS = ("symmetric", "keras")
 
 
 @dataclass

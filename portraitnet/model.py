@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import ENCODER_PADDINGS
+
 # MobileNetV2 (expansion t, out channels c, repeats n, first stride s), width 1.0, no final 1280 conv.
 MOBILENET_V2_STAGES: list[tuple[int, int, int, int]] = [
     (1, 16, 1, 1),
@@ -45,12 +47,6 @@ ENCODER_TAPS: list[Tap] = [
     Tap(stage=4, channels=96, stride=16),
     Tap(stage=6, channels=320, stride=32),
 ]
-
-
-# How the encoder's stride-2 3x3 convs pad: "symmetric" (one pixel on every side, the official code's) or
-# "keras" (one pixel at the bottom and right only, as Keras's MobileNetV2 does on even sizes; the ImageNet weights
-# were trained that way, and only that padding reproduces their features).
-ENCODER_PADDINGS = ("symmetric", "keras")
 
 
 class BottomRightPaddedConv2d(nn.Conv2d):

