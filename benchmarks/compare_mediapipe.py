@@ -10,7 +10,7 @@ Both are scored at each photo's full resolution, probabilities thresholded at 0.
 the two-class dataset mIoU, and the boundary F-score with a tolerance of 3/224 of the longer side (3 px at the
 paper's input size). MediaPipe (`pip install mediapipe==0.10.14`, its general and landscape models) is optional and
 never needed by the package. Its pins (protobuf < 5, opencv-contrib) clash with ours, so it may live in its own
-virtual environment: --mediapipe-python runs it there (portraitnet/mediapipe_runner.py).
+virtual environment: --mediapipe-python runs it there (portraitnet/evaluation/mediapipe_runner.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 
 def scores(probabilities: list[np.ndarray], masks: list[np.ndarray]) -> dict[str, float]:
-    from portraitnet.metrics import DatasetIoU, boundary_f_score, foreground_iou
+    from portraitnet.evaluation.metrics import DatasetIoU, boundary_f_score, foreground_iou
     pooled = DatasetIoU()
     ious, boundaries = [], []
     for probability, mask in zip(probabilities, masks):
@@ -51,10 +51,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     args = parser.parse_args()
 
-    from portraitnet.data import list_samples, load_pair
-    from portraitnet.mediapipe_runner import MODELS, find_mediapipe_python, mediapipe_probabilities
-    from portraitnet.robustness import VARIANTS, variant_pairs
-    from portraitnet.segmenter import Segmenter
+    from portraitnet.training.data import list_samples, load_pair
+    from portraitnet.evaluation.mediapipe_runner import MODELS, find_mediapipe_python, mediapipe_probabilities
+    from portraitnet.evaluation.robustness import VARIANTS, variant_pairs
+    from portraitnet.inference.segmenter import Segmenter
 
     sets: dict[str, list] = {}
     for name in args.sets:

@@ -13,9 +13,9 @@ import time
 
 import torch
 
-from portraitnet.config import TrainConfig
-from portraitnet.model import PortraitNet
-from portraitnet.train import autocast, compute_loss
+from portraitnet.training.config import TrainConfig
+from portraitnet.training.model import PortraitNet
+from portraitnet.training.train import autocast, compute_loss
 
 
 def make_batch(batch: int, size: int) -> dict[str, torch.Tensor]:

@@ -13,15 +13,15 @@ __all__ = ["PortraitNet", "Segmenter", "TrainConfig", "load_model"]
 
 def __getattr__(name: str) -> Any:
     if name == "PortraitNet":
-        from .model import PortraitNet
+        from .training.model import PortraitNet
         return PortraitNet
     if name == "Segmenter":
-        from .segmenter import Segmenter
+        from .inference.segmenter import Segmenter
         return Segmenter
     if name == "TrainConfig":
-        from .config import TrainConfig
+        from .training.config import TrainConfig
         return TrainConfig
     if name == "load_model":
-        from .checkpoint import load_model
+        from .training.checkpoint import load_model
         return load_model
     raise AttributeError(f"module 'portraitnet' has no attribute {name!r}")

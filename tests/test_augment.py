@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from portraitnet.augment import (DeformationRanges, deformation_matrix, edge_from_mask, random_deformation,
-                                 random_texture, warp_pair)
-from portraitnet.preprocess import PAD_VALUE
+from portraitnet.inference.preprocess import PAD_VALUE
+from portraitnet.training.augment import DeformationRanges, deformation_matrix, random_deformation, random_texture, warp_pair
+from portraitnet.training.losses import edge_from_mask
 
 
 def shape_pair(height=224, width=168):

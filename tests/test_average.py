@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from portraitnet.average import average_weights
-from portraitnet.model import PortraitNet
+from portraitnet.training.average import average_weights
+from portraitnet.training.model import PortraitNet
 
 
 def test_average_of_two_models_is_their_midpoint_and_keeps_integer_buffers():

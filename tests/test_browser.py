@@ -11,8 +11,8 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed (pip ins
 uvicorn = pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install 'portraitnet[serve]')")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
 
-from portraitnet.segmenter import Segmenter  # noqa: E402
-from portraitnet.server import create_app  # noqa: E402
+from portraitnet.inference.segmenter import Segmenter  # noqa: E402
+from portraitnet.serving.server import create_app  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 

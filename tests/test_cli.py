@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from portraitnet.checkpoint import load_checkpoint
+from portraitnet.training.checkpoint import load_checkpoint
 from portraitnet.cli.main import main
 
 

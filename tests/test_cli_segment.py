@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from portraitnet.cli.main import main
-from portraitnet.segmenter import Segmenter, onnxruntime_available
+from portraitnet.inference.segmenter import Segmenter, onnxruntime_available
 
 from conftest import REPO
 

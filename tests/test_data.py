@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitnet.check import check_dataset
-from portraitnet.data import (DataError, image_hashes, list_samples, load_pair, remove_duplicates,
+from portraitnet.training.check import check_dataset
+from portraitnet.training.data import (DataError, image_hashes, list_samples, load_pair, remove_duplicates,
                               split_validation)
 
 

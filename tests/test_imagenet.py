@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from portraitnet import imagenet
-from portraitnet.checkpoint import load_model
-from portraitnet.model import MOBILENET_V2_STAGES, STEM_CHANNELS, BottomRightPaddedConv2d, PortraitNet
-from portraitnet.preprocess import MEAN, STD
+from portraitnet.training import imagenet
+from portraitnet.training.checkpoint import load_model
+from portraitnet.training.model import MOBILENET_V2_STAGES, STEM_CHANNELS, BottomRightPaddedConv2d, PortraitNet
+from portraitnet.inference.preprocess import MEAN, STD
 
 h5py = pytest.importorskip("h5py", reason="h5py reads Keras files (pip install '.[test]')")
 
@@ -106,8 +106,8 @@ def test_bottom_right_padding_keeps_the_output_size_and_pads_only_there():
 
 def test_training_starts_from_the_cached_weights_and_records_their_source(keras_weights, synthetic_dataset,
                                                                           tmp_path, monkeypatch):
-    from portraitnet.config import TrainConfig
-    from portraitnet.train import train
+    from portraitnet.training.config import TrainConfig
+    from portraitnet.training.train import train
 
     state = imagenet.fold_input_normalisation(imagenet.convert(keras_weights))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
@@ -128,7 +128,7 @@ def test_training_starts_from_the_cached_weights_and_records_their_source(keras_
 
 
 def test_imagenet_weights_need_keras_padding():
-    from portraitnet.config import TrainConfig
+    from portraitnet.training.config import TrainConfig
     with pytest.raises(ValueError, match="encoder_padding 'keras'"):
         TrainConfig(encoder_weights="imagenet").validate()
 
@@ -143,7 +143,7 @@ def test_the_real_keras_file_converts_within_tolerance():
 
 def test_keras_padded_model_exports_to_onnx_with_the_same_output(tmp_path):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
-    from portraitnet.export import export_onnx
+    from portraitnet.training.export import export_onnx
     torch.manual_seed(0)
     model = PortraitNet(encoder_padding="keras").eval()
     path = export_onnx(model, tmp_path / "keras.onnx", input_size=96)

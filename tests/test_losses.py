@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from portraitnet.losses import consistency_loss, focal_loss
+from portraitnet.training.losses import consistency_loss, focal_loss
 
 
 def test_focal_with_gamma_zero_is_cross_entropy():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from portraitnet.metrics import DatasetIoU, boundary, boundary_f_score, foreground_iou
+from portraitnet.evaluation.metrics import DatasetIoU, boundary, boundary_f_score, foreground_iou
 
 
 def test_foreground_iou_on_hand_made_masks():

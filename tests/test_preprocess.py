@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portraitnet.preprocess import (MEAN, PAD_VALUE, STD, Letterbox, letterbox_image, letterbox_mask, normalize,
+from portraitnet.inference.preprocess import (MEAN, PAD_VALUE, STD, Letterbox, letterbox_image, letterbox_mask, normalize,
                                     preprocess, unletterbox)
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from portraitnet.augment import colour_temperature, gamma_curve, jpeg_artefacts, motion_blur, random_photometric
-from portraitnet.preprocess import PAD_VALUE
-from portraitnet.scenes import Placement, canvas_size, compose, person_matrix, random_placement, reframe
+from portraitnet.training.photometric import colour_temperature, gamma_curve, jpeg_artefacts, motion_blur, random_photometric
+from portraitnet.inference.preprocess import PAD_VALUE
+from portraitnet.training.scenes import Placement, canvas_size, compose, person_matrix, random_placement, reframe
 
 RED, BLUE, GREY = (220, 20, 20), (20, 20, 220), (90, 90, 90)
 
@@ -92,7 +92,7 @@ def test_photometric_changes():
 
 
 def test_robustness_variants_are_deterministic_and_shaped_as_described():
-    from portraitnet.robustness import VARIANTS, make_variant
+    from portraitnet.evaluation.robustness import VARIANTS, make_variant
     pairs = [person_photo(colour=c) for c in (RED, BLUE, (20, 200, 20))]
     for variant in VARIANTS:
         a_image, a_mask = make_variant(variant, 0, pairs, seed=1)
@@ -106,7 +106,7 @@ def test_robustness_variants_are_deterministic_and_shaped_as_described():
 
 
 def test_zoomed_in_variant_enlarges_the_photo_itself_and_keeps_the_mask_on_the_person():
-    from portraitnet.robustness import make_variant
+    from portraitnet.evaluation.robustness import make_variant
     pairs = [person_photo(colour=c) for c in (RED, BLUE)]
     image, mask = make_variant("zoomed_in", 0, pairs, seed=3)
     assert mask.mean() > pairs[0][1].mean()  # the person covers more of the frame

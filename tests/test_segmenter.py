@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from portraitnet import effects
-from portraitnet.checkpoint import load_checkpoint
-from portraitnet.data import read_split_list
-from portraitnet.export import EXPORT_VERSION
-from portraitnet.imageio import ImageError, load_rgb
-from portraitnet.segmenter import Segmenter, onnxruntime_available, shipped_weights
+from portraitnet.inference import effects
+from portraitnet.training.checkpoint import load_checkpoint
+from portraitnet.training.data import read_split_list
+from portraitnet.training.export import EXPORT_VERSION
+from portraitnet.inference.imageio import ImageError, load_rgb
+from portraitnet.inference.segmenter import Segmenter, onnxruntime_available, shipped_weights
 
 from conftest import EG1800, REPO
 
@@ -156,8 +156,8 @@ def test_person_probability_is_the_softmax_person_channel():
     into half-resolution work, sigmoid(l1 - l0) for the softmax) computes the model's own numbers, borders
     included, for any weights."""
     import torch
-    from portraitnet.export import PersonProbability
-    from portraitnet.model import PortraitNet
+    from portraitnet.training.export import PersonProbability
+    from portraitnet.training.model import PortraitNet
     torch.manual_seed(0)
     model = PortraitNet()
     with torch.no_grad():  # trained-looking weights: no longer the bilinear start, BN statistics not the identity
@@ -177,7 +177,7 @@ def test_person_probability_is_the_softmax_person_channel():
 def test_mediapipe_runner_when_mediapipe_is_somewhere():
     import os
 
-    from portraitnet.mediapipe_runner import find_mediapipe_python, mediapipe_latency, mediapipe_probabilities
+    from portraitnet.evaluation.mediapipe_runner import find_mediapipe_python, mediapipe_latency, mediapipe_probabilities
     python = find_mediapipe_python(os.environ.get("MEDIAPIPE_PYTHON"))
     if python is None:
         pytest.skip("MediaPipe not installed (optional): set MEDIAPIPE_PYTHON to a Python that has it")
@@ -188,7 +188,7 @@ def test_mediapipe_runner_when_mediapipe_is_somewhere():
 
 
 def test_reduced_jpeg_decoding_reports_the_full_size(tmp_path):
-    from portraitnet.imageio import load_rgb_reduced
+    from portraitnet.inference.imageio import load_rgb_reduced
     big = Image.open(SAMPLE).resize((1200, 1600))
     plain = tmp_path / "big.jpg"
     big.save(plain)

@@ -10,8 +10,8 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed (pip ins
 pytest.importorskip("httpx", reason="httpx is needed by FastAPI's test client")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from portraitnet.segmenter import Segmenter  # noqa: E402
-from portraitnet.server import ServerSettings, create_app  # noqa: E402
+from portraitnet.inference.segmenter import Segmenter  # noqa: E402
+from portraitnet.serving.server import ServerSettings, create_app  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from portraitnet.checkpoint import model_payload, save_atomic
-from portraitnet.model import PortraitNet
+from portraitnet.training.checkpoint import model_payload, save_atomic
+from portraitnet.training.model import PortraitNet
 
 from conftest import REPO
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from portraitnet.checkpoint import load_checkpoint, load_model
-from portraitnet.config import TrainConfig
-from portraitnet.train import read_log, training_split, train
+from portraitnet.training.checkpoint import load_checkpoint, load_model
+from portraitnet.training.config import TrainConfig
+from portraitnet.training.train import build_datasets, read_log, training_split, train
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +137,13 @@ def test_pools_join_training_and_their_held_out_parts_are_scored(synthetic_datas
     payload = load_checkpoint(tmp_path / "run" / "best.pt")
     assert payload["data"]["pools"]["pool_people"] == {"path": str(pool), "train": 5, "val": 3}
     assert set(payload["metrics"]) == {"val_iou", "val_iou_main", "val_iou_pool_people"}
+
+
+def test_main_repeat_lists_the_true_masks_again_beside_the_pools(synthetic_dataset, tmp_path):
+    from conftest import write_synthetic_dataset
+    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
+    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
+    (pool / "val.txt").write_text("00005\n")
+    config = tiny_config(synthetic_dataset, tmp_path / "run", pools=[str(pool)], main_repeat=3)
+    train_set, _, info = build_datasets(config)
+    assert len(train_set) == 3 * info["train"] + 5

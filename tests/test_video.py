@@ -4,11 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitnet.benchmark import static_clip
+from portraitnet.evaluation.benchmark import static_clip
 from portraitnet.cli.main import main
-from portraitnet.imageio import load_rgb
-from portraitnet.segmenter import Segmenter
-from portraitnet.video import FrameEffect, TemporalSmoother, VideoError, flicker, process_video
+from portraitnet.inference.imageio import load_rgb
+from portraitnet.inference.segmenter import Segmenter
+from portraitnet.inference.video import FrameEffect, TemporalSmoother, VideoError, flicker, process_video
 
 from conftest import REPO
 

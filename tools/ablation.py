@@ -16,11 +16,11 @@ import json
 import logging
 from pathlib import Path
 
-from portraitnet.checkpoint import load_checkpoint
-from portraitnet.config import TrainConfig
-from portraitnet.evaluate import evaluate
-from portraitnet.robustness import VARIANTS
-from portraitnet.train import train
+from portraitnet.training.checkpoint import load_checkpoint
+from portraitnet.training.config import TrainConfig
+from portraitnet.evaluation.evaluate import evaluate
+from portraitnet.evaluation.robustness import VARIANTS
+from portraitnet.training.train import train
 
 STUDIES: dict[str, dict[str, dict]] = {
     "losses": {

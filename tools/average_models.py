@@ -1,4 +1,4 @@
-"""Average the weights of a fine-tuned model and the model it started from (see portraitnet/average.py for why).
+"""Average the weights of a fine-tuned model and the model it started from (see portraitnet/training/average.py for why).
 
     python tools/average_models.py EARLIER.pt runs/RUN/best.pt --weight 0.5 -o runs/RUN_average \
         [--data-root ../shared/data/eg1800]
@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from portraitnet.average import average_weights
-from portraitnet.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
-from portraitnet.evaluate import evaluate
+from portraitnet.training.average import average_weights
+from portraitnet.training.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
+from portraitnet.evaluation.evaluate import evaluate
 
 
 def main() -> None:

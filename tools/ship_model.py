@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from portraitnet.checkpoint import load_checkpoint, model_payload, save_atomic
-from portraitnet.config import TrainConfig
+from portraitnet.training.checkpoint import load_checkpoint, model_payload, save_atomic
+from portraitnet.training.config import TrainConfig
 from portraitnet.files import write_bytes_atomic
-from portraitnet.plots import plot_curves
-from portraitnet.train import read_log, training_split
+from portraitnet.evaluation.plots import plot_curves
+from portraitnet.training.train import read_log, training_split
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "portraitnet" / "weights"

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..benchmark import run_benchmark
+    from ..evaluation.benchmark import run_benchmark
     sample = args.sample or Path(__file__).resolve().parents[2] / "examples" / "astronaut.jpg"
     report = run_benchmark(args.weights, args.threads, args.repeats, args.folder,
                            sample if sample.is_file() else None, args.mediapipe_python, args.int8)

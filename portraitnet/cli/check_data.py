@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..check import check_dataset
+    from ..training.check import check_dataset
     report = check_dataset(args.root, args.split)
     splits = ", ".join(f"{name}: {count}" for name, count in report.split_sizes.items())
     print(f"{report.root}: {report.pairs} image/mask pairs" + (f" ({splits})" if splits else ""))

@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..evaluate import evaluate
+    from ..evaluation.evaluate import evaluate
     report = evaluate(args.checkpoint, args.data_root, args.split, args.out, args.batch_size, args.tolerance,
                       robustness=args.robustness, show_progress=not args.no_progress)
     print(f"{report['images']} images of {report['split']} at {report['input_size']}x{report['input_size']}; "

@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_model
-    from ..export import export_onnx
-    from ..segmenter import shipped_weights
+    from ..training.checkpoint import load_model
+    from ..training.export import export_onnx
+    from ..inference.segmenter import shipped_weights
     weights = args.weights or shipped_weights()
     model, payload = load_model(weights)
     size = args.input_size or int(payload["config"]["input_size"])
@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
         if args.calibration is None:
             raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
-        from ..export import calibration_photos
-        from ..imageio import PHOTO_SUFFIXES
+        from ..training.export import calibration_photos
+        from ..inference.imageio import PHOTO_SUFFIXES
         if not args.calibration.is_dir():
             raise ValueError(f"{args.calibration}: not a folder of calibration photos")
         photos = calibration_photos(args.calibration, args.calibration_count)
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, {size}, {size}) "
           f"normalised RGB, output 'person' (batch, {size}, {size}) probability")
     if args.int8:
-        from ..export import quantize_int8
+        from ..training.export import quantize_int8
         int8_path = args.output.with_suffix(".int8.onnx")
         quantize_int8(args.output, int8_path, photos, size)
         print(f"wrote {int8_path} ({int8_path.stat().st_size / 1e6:.1f} MB), calibrated on {len(photos)} photos")

@@ -6,8 +6,8 @@ import argparse
 import logging
 import sys
 
-from ..checkpoint import CheckpointError
-from ..data import DataError
+from ..training.checkpoint import CheckpointError
+from ..training.data import DataError
 from . import benchmark, check_data, evaluate, export, segment, serve, train, video
 
 SUBCOMMANDS = {"segment": segment, "video": video, "serve": serve, "train": train, "evaluate": evaluate, "check-data": check_data,

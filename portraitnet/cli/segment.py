@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..imageio import PHOTO_SUFFIXES
+from ..inference.imageio import PHOTO_SUFFIXES
 
 HELP = "Segment portraits: write masks, cut-outs, blurred or replaced backgrounds."
 FORMATS = ("mask", "cutout", "blur", "replace")
@@ -88,7 +88,7 @@ def drop_clashes(files: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]
 def render(fmt: str, rgb: np.ndarray, probability: np.ndarray, args: argparse.Namespace,
            background: np.ndarray | tuple[int, int, int] | None) -> np.ndarray:
     """The output array of one format (RGB/RGBA/grey, uint8)."""
-    from .. import effects
+    from ..inference import effects
     if args.threshold is not None:
         probability = (probability >= args.threshold).astype(np.float32)
     if fmt == "mask":
@@ -112,8 +112,8 @@ def encode(array: np.ndarray, suffix: str) -> bytes:
 
 def load_background(text: str | None, formats: list[str], max_pixels: int | None):
     """The replace background: an image file or a colour; None when no format needs one."""
-    from ..effects import parse_colour
-    from ..imageio import load_rgb
+    from ..inference.effects import parse_colour
+    from ..inference.imageio import load_rgb
     if "replace" not in formats:
         return None
     if not text:
@@ -131,8 +131,8 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..files import write_bytes_atomic
-    from ..imageio import ImageError, load_rgb, load_rgb_reduced
-    from ..segmenter import Segmenter
+    from ..inference.imageio import ImageError, load_rgb, load_rgb_reduced
+    from ..inference.segmenter import Segmenter
 
     formats = parse_formats(args.format)
     if args.threshold is not None and not 0 < args.threshold < 1:

@@ -20,12 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..server import INSTALL_LINE, ServerSettings, create_app
+    from ..serving.server import INSTALL_LINE, ServerSettings, create_app
     try:
         import uvicorn
     except ImportError:
         raise ImportError(f"the server needs FastAPI and uvicorn: {INSTALL_LINE}") from None
-    from ..segmenter import Segmenter
+    from ..inference.segmenter import Segmenter
     settings = ServerSettings(max_body_bytes=int(args.max_body_mb * 1024 * 1024), max_pixels=args.max_pixels,
                               max_queue=args.max_queue)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels)

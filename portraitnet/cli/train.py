@@ -6,8 +6,8 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from ..checkpoint import load_checkpoint
-from ..config import TrainConfig
+from ..training.checkpoint import load_checkpoint
+from ..training.config import TrainConfig
 
 HELP = "Train PortraitNet (the paper's recipe by default); resume a stopped run with --resume."
 
@@ -47,7 +47,7 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import train  # torch-heavy import only when training
+    from ..training.train import train  # torch-heavy import only when training
     config = resolve_config(args)
     summary = train(config, resume=args.resume, show_progress=not args.no_progress)
     if summary["rank"] == 0:

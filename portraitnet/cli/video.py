@@ -66,8 +66,8 @@ class Preview:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..segmenter import Segmenter
-    from ..video import FrameEffect, process_video
+    from ..inference.segmenter import Segmenter
+    from ..inference.video import FrameEffect, process_video
     from .segment import load_background
 
     if (args.input is None) == (args.camera is None):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .files import atomic_path
+from ..files import atomic_path
 from .model import LearnedUpsample, PortraitNet, check_input_size
 
 ONNX_OPSET = 17
@@ -160,7 +160,7 @@ def export_module(module: nn.Module, path: str | Path, input_size: int = 224, op
 
 def calibration_photos(folder: Path, count: int = 64) -> list[Path]:
     """`count` photos spread evenly over a folder (sorted by name): int8 calibration sees the whole folder's range."""
-    from .imageio import PHOTO_SUFFIXES
+    from ..inference.imageio import PHOTO_SUFFIXES
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     return photos[:: max(1, len(photos) // count)][:count]
 
@@ -172,8 +172,8 @@ def quantize_int8(onnx_path: str | Path, output: str | Path, calibration: list[P
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from .imageio import load_rgb
-    from .preprocess import letterbox_image, normalize
+    from ..inference.imageio import load_rgb
+    from ..inference.preprocess import letterbox_image, normalize
 
     if not calibration:
         raise ValueError("int8 quantisation needs calibration photos (a folder of portraits)")

@@ -20,12 +20,12 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from .augment import edge_from_mask
-from .checkpoint import load_model
-from .data import DataError, Sample, list_samples, load_pair
+from ..training.losses import edge_from_mask
+from ..training.checkpoint import load_model
+from ..training.data import DataError, Sample, list_samples, load_pair
 from .metrics import DatasetIoU, boundary_f_score, foreground_iou
-from .model import PortraitNet
-from .preprocess import letterbox_image, letterbox_mask, normalize, unletterbox
+from ..training.model import PortraitNet
+from ..inference.preprocess import letterbox_image, letterbox_mask, normalize, unletterbox
 from .robustness import VARIANTS, variant_pairs
 
 

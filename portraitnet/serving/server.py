@@ -21,10 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from . import effects
-from .imageio import ImageError, load_rgb, load_rgb_reduced
-from .segmenter import Segmenter
-from .video import FrameEffect
+from ..inference import effects
+from ..inference.imageio import ImageError, load_rgb, load_rgb_reduced
+from ..inference.segmenter import Segmenter
+from ..inference.video import FrameEffect
 
 FORMATS = ("mask", "cutout", "blur", "replace")
 INSTALL_LINE = "pip install 'portraitnet[serve]'"
@@ -140,7 +140,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     queue = WorkQueue(settings.max_queue, settings.workers)
     app = FastAPI(title="portraitnet", version=__import__("portraitnet").__version__,
                   description="Portrait segmentation: masks, cut-outs, blurred or replaced backgrounds.")
-    static = resources.files("portraitnet") / "static"
+    static = resources.files("portraitnet.serving") / "static"
 
     class Error(BaseModel):
         error: str

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from .files import atomic_path
+from ..files import atomic_path
 from .model import PortraitNet
 
 MODEL_FORMAT = "portraitnet-model/1"

@@ -15,10 +15,10 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from .export import calibration_photos, quantize_int8
-from .imageio import PHOTO_SUFFIXES
-from .segmenter import Segmenter, onnxruntime_available
-from .video import FrameEffect, flicker, process_video
+from ..training.export import calibration_photos, quantize_int8
+from ..inference.imageio import PHOTO_SUFFIXES
+from ..inference.segmenter import Segmenter, onnxruntime_available
+from ..inference.video import FrameEffect, flicker, process_video
 
 
 def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[str, float]:
@@ -111,7 +111,7 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
                   folder: Path | None = None, sample: Path | None = None,
                   mediapipe_python: str | None = None, int8: bool = False) -> dict[str, Any]:
     """int8=True also quantises the model (calibrated on 64 photos of `folder`) and times it in the same run."""
-    from .imageio import load_rgb
+    from ..inference.imageio import load_rgb
     from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
     if int8 and folder is None:

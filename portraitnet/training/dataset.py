@@ -13,9 +13,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .augment import DeformationRanges, edge_from_mask, random_deformation, random_photometric, random_texture
+from .augment import DeformationRanges, random_deformation, random_texture
+from .losses import edge_from_mask
+from .photometric import random_photometric
 from .data import Sample, load_pair
-from .preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
+from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
 from .scenes import ASPECT_RATIOS, FramingRanges, canvas_size, random_placement, random_scene, reframe
 
 

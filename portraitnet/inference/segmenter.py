@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from . import effects
-from .checkpoint import load_model
-from .files import cache_dir
+from ..training.checkpoint import load_model
+from ..files import cache_dir
 from .imageio import DEFAULT_MAX_PIXELS, ImageInput, load_rgb, like_input
 from .preprocess import letterbox_image, normalize, unletterbox
 
@@ -40,7 +40,7 @@ def onnxruntime_available() -> bool:
 
 class TorchBackend:
     def __init__(self, model: torch.nn.Module, threads: int | None) -> None:
-        from .export import PersonProbability
+        from ..training.export import PersonProbability
         if threads:
             torch.set_num_threads(threads)
         self.model = PersonProbability(model).eval()  # the graph ONNX Runtime runs
@@ -160,7 +160,7 @@ def _onnx_input_size(path: Path) -> int:
 
 def _cached_onnx(model: torch.nn.Module, weights: Path, input_size: int) -> Path:
     """Export once per weights file and input size into the user's cache; later loads reuse it."""
-    from .export import EXPORT_VERSION, export_onnx
+    from ..training.export import EXPORT_VERSION, export_onnx
     digest = hashlib.sha1(weights.read_bytes()).hexdigest()[:16]
     path = cache_dir() / f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
     if not path.is_file():

@@ -16,8 +16,9 @@ from typing import Iterator
 
 import numpy as np
 
-from .augment import colour_temperature, enhance_brightness, enhance_contrast, gamma_curve, jpeg_artefacts
-from .scenes import Placement, compose, pick_scene, reframe
+from ..training.augment import enhance_brightness, enhance_contrast
+from ..training.photometric import colour_temperature, gamma_curve, jpeg_artefacts
+from ..training.scenes import Placement, compose, pick_scene, reframe
 
 VARIANTS = ("composite", "zoomed_out", "lighting", "landscape", "zoomed_in")
 SCENE_CANDIDATES = 8  # other images a scene is chosen from (the one showing least of its own person)

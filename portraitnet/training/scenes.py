@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .preprocess import PAD_VALUE
+from ..inference.preprocess import PAD_VALUE
 
 ASPECT_RATIOS = (16 / 9, 4 / 3, 1.0, 3 / 4, 9 / 16)  # width / height
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-# How the encoder's stride-2 3x3 convs pad (portraitnet/model.py): "symmetric" (one pixel on every side, the
+# How the encoder's stride-2 3x3 convs pad (portraitnet/training/model.py): "symmetric" (one pixel on every side, the
 # official code's) or "keras" (bottom and right only, as Keras's MobileNetV2 on even sizes; the ImageNet weights
 # were trained that way, and only that padding reproduces their features).
 ENCODER_PADDINGS = ("symmetric", "keras")
@@ -30,8 +30,10 @@ class TrainConfig:
     # train parts join the training set; each val part is scored against the teachers' masks, and the checkpoint
     # kept as best is the one with the highest mean over EG1800's validation split and the pools' val parts.
     pools: list[str] = dataclasses.field(default_factory=list)
+    main_repeat: int = 1  # EG1800's training split is listed this many times per epoch, so that its true masks
+    # keep their share of the steps when the pools outnumber it
     # model
-    encoder_weights: str = ""  # "" (random) or "imagenet" (portraitnet/imagenet.py; needs encoder_padding "keras")
+    encoder_weights: str = ""  # "" (random) or "imagenet" (portraitnet/training/imagenet.py; needs encoder_padding "keras")
     encoder_padding: str = "symmetric"  # "symmetric" or "keras": how the encoder's stride-2 convs pad
     # augmentation (the official code's ranges)
     rotation_degrees: float = 45.0
@@ -111,8 +113,8 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
+        if self.epochs < 1 or self.batch_size < 1 or self.main_repeat < 1:
+            raise ValueError("epochs, batch_size and main_repeat must be at least 1")
         if self.encoder_weights not in ("", "imagenet"):
             raise ValueError(f"encoder_weights must be '' or 'imagenet', got {self.encoder_weights!r}")
         if self.encoder_padding not in ENCODER_PADDINGS:

@@ -31,7 +31,7 @@ from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation
 from .dataset import Augmentation, PortraitDataset
 from .losses import consistency_loss, focal_loss
-from .metrics import foreground_iou
+from ..evaluation.metrics import foreground_iou
 from .model import PortraitNet
 
 log = logging.getLogger("portraitnet")
@@ -167,6 +167,7 @@ def build_datasets(config: TrainConfig,
     val_sets = {"main": PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)}
     info: dict[str, Any] = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
                             "val_stems": [s.stem for s in val_samples], "pools": {}}
+    train_samples = train_samples * config.main_repeat
     for pool in config.pools:
         pool_train, pool_val = list_samples(Path(pool), "train.txt"), list_samples(Path(pool), "val.txt")
         train_samples = train_samples + pool_train
@@ -429,7 +430,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             append_log(log_path, record)
             # Drawing costs about a second: every epoch on a CPU, at most twice a minute on a fast GPU.
             if time.monotonic() - last_plot > 30 or epochs_done == config.epochs:
-                from .plots import plot_curves  # matplotlib only where curves are drawn
+                from ..evaluation.plots import plot_curves  # matplotlib only where curves are drawn
                 plot_curves(read_log(log_path), out_dir / "curves.png")
                 last_plot = time.monotonic()
             log.info("epoch %d/%d  loss %.4f  val IoU %.4f  best %.4f (epoch %d)  %.0f img/s  %.0fs",
