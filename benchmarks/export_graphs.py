@@ -51,7 +51,8 @@ def main() -> None:
 
     from portraitnet.training.checkpoint import load_model
     from portraitnet.inference.imageio import PHOTO_SUFFIXES
-    from portraitnet.training.export import export_module, export_onnx, quantize_int8
+    from portraitnet.training.export import export_module, export_onnx
+    from portraitnet.training.quantize import quantize_int8
     from portraitnet.inference.imageio import load_rgb
     from portraitnet.training.model import PortraitNet
     from portraitnet.inference.preprocess import letterbox_image, normalize
@@ -80,7 +81,7 @@ def main() -> None:
 
         sessions = {name: OnnxBackend(path, args.threads) for name, path in paths.items()}
 
-        inputs = [normalize(letterbox_image(load_rgb(p), size)[0][None]).numpy() for p in photos[:16]]
+        inputs = [normalize(letterbox_image(load_rgb(p), size)[0][None]) for p in photos[:16]]
         difference = max(float(np.abs(sessions["as trained, fp32"](x) - sessions["rewritten, fp32"](x)).max())
                          for x in inputs)
         print(f"largest fp32 probability difference, as trained vs rewritten, on {len(inputs)} photos: "

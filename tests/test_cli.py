@@ -54,6 +54,12 @@ def test_resume_extends_a_finished_run_and_keeps_its_config(synthetic_dataset, t
     assert load_checkpoint(out / "last.pt")["config"]["init_from"] == ""
 
 
+def test_resume_with_a_mistyped_out_dir_is_refused(tmp_path, capsys):
+    assert main(["train", "--resume", "--out-dir", str(tmp_path / "rnus" / "cpu")]) == 2
+    assert "last.pt not found, nothing to resume" in capsys.readouterr().err
+    assert not (tmp_path / "rnus").exists()
+
+
 def test_missing_checkpoint_is_a_message_not_a_traceback(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "nope.pt")]) == 2
     err = capsys.readouterr().err

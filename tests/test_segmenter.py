@@ -135,14 +135,9 @@ def test_same_type_in_same_type_out(torch_segmenter):
 
 
 @pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
-def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    stale = tmp_path / "portraitnet" / "0123456789abcdef-224-v1.onnx"  # an export of an older graph
-    stale.parent.mkdir()
-    stale.write_bytes(b"old")
-    onnx = Segmenter(backend="onnx")
-    assert onnx.backend_name == "onnx"
-    assert [p.name.endswith(f"-v{EXPORT_VERSION}.onnx") for p in tmp_path.glob("portraitnet/*.onnx")] == [True]
+def test_the_shipped_onnx_graph_is_the_shipped_checkpoint(torch_segmenter):
+    onnx = Segmenter()
+    assert onnx.backend_name == "onnx" and onnx.weights.name == "portraitnet.onnx"
     images = [SAMPLE]
     eg1800 = REPO.parent / "shared" / "data" / "eg1800" / "images"
     if eg1800.is_dir():
@@ -151,12 +146,32 @@ def test_onnx_runtime_matches_pytorch_on_real_images(torch_segmenter, tmp_path, 
         assert np.abs(a - b).max() <= 1e-4, source
 
 
+def test_a_pt_model_on_onnx_runtime_is_exported_once_into_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    stale = tmp_path / "portraitnet" / "0123456789abcdef-224-v1.onnx"  # an export of an older graph
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
+    segmenter = Segmenter(shipped_weights(), backend="onnx")
+    assert segmenter.backend_name == "onnx" and segmenter.onnx_path.parent == tmp_path / "portraitnet"
+    assert [p.name.endswith(f"-v{EXPORT_VERSION}.onnx") for p in tmp_path.glob("portraitnet/*.onnx")] == [True]
+
+
+def test_an_unwritable_cache_falls_back_and_says_so(tmp_path, monkeypatch, caplog):
+    blocked = tmp_path / "not_a_folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    segmenter = Segmenter(shipped_weights(), backend="onnx")
+    assert segmenter.backend_name == "onnx" and not segmenter.onnx_path.is_relative_to(blocked)
+    assert "is not writable" in caplog.text
+    assert segmenter.predict(SAMPLE).shape == (512, 512)
+
+
 def test_person_probability_is_the_softmax_person_channel():
     """The inference graph (sub-pixel convs for the transposed convs, the last up-sampling and the mask head folded
     into half-resolution work, sigmoid(l1 - l0) for the softmax) computes the model's own numbers, borders
     included, for any weights."""
     import torch
-    from portraitnet.training.export import PersonProbability
+    from portraitnet.training.inference_graph import PersonProbability
     from portraitnet.training.model import PortraitNet
     torch.manual_seed(0)
     model = PortraitNet()

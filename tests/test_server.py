@@ -79,7 +79,9 @@ def test_bad_parameters(client):
     assert "unknown format" in client.post("/api/segment?format=sepia", **upload).json()["error"]
     assert "needs background_color" in client.post("/api/segment?format=replace", **upload).json()["error"]
     assert "not a colour" in client.post("/api/segment?format=replace&background_color=nope", **upload).json()["error"]
-    assert client.post("/api/segment?threshold=2", **upload).status_code == 422
+    for bad in ("2", "0", "abc"):  # out of range, or not a number: the documented {"error": ...} body, not 422
+        response = client.post(f"/api/segment?threshold={bad}", **upload)
+        assert response.status_code == 400 and "threshold" in response.json()["error"], response.text
 
 
 def test_oversized_body_and_too_many_pixels(client):
@@ -110,7 +112,39 @@ def test_page_and_static_files(client):
     page = client.get("/")
     assert page.status_code == 200 and "Live webcam" in page.text
     assert client.get("/static/app.js").status_code == 200
-    assert client.get("/static/../server.py").status_code == 404
+
+
+
+def test_a_real_path_traversal_request_gets_nothing(segmenter):
+    """Sent over a socket as written: httpx (and so the test client) would normalise the '..' away first."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(segmenter), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        for path in ("/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2fserver.py",
+                     "/static/../../weights/model.json"):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+                connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+                answer = b""
+                while chunk := connection.recv(65536):
+                    answer += chunk
+            status = answer.split(b"\r\n", 1)[0]
+            assert b" 200 " not in status and b"create_app" not in answer and b"source_run" not in answer, (path, status)
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def test_live_websocket_streams_processed_frames(client):
@@ -126,10 +160,25 @@ def test_live_websocket_streams_processed_frames(client):
         assert "frame" in json.loads(socket.receive_text())["error"]
 
 
-def test_live_websocket_refuses_bad_settings(client):
+@pytest.mark.parametrize("settings", [json.dumps({"format": "sepia"}), json.dumps(["blur"]), "not json"])
+def test_live_websocket_refuses_bad_settings(client, settings):
     with client.websocket_connect("/ws/live") as socket:
-        socket.send_text(json.dumps({"format": "sepia"}))
+        socket.send_text(settings)
         assert "bad settings" in json.loads(socket.receive_text())["error"]
+
+
+def test_live_websocket_settings_as_bytes_and_text_frames_get_answers(client):
+    with client.websocket_connect("/ws/live") as socket:
+        socket.send_bytes(b"{}")
+        assert "must be JSON text" in json.loads(socket.receive_text())["error"]
+    with client.websocket_connect("/ws/live") as socket:
+        socket.send_text(json.dumps({"format": "blur"}))
+        socket.send_text("a frame sent as text")
+        assert "binary messages" in json.loads(socket.receive_text())["error"]
+        frame = io.BytesIO()
+        Image.open(SAMPLE).resize((160, 120)).save(frame, format="JPEG")
+        socket.send_bytes(frame.getvalue())  # the connection still works
+        assert Image.open(io.BytesIO(socket.receive_bytes())).size == (160, 120)
 
 
 def test_mask_of_a_large_jpeg_has_its_full_size(client):

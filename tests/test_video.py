@@ -80,6 +80,10 @@ def test_video_command_and_its_errors(clip, tmp_path, capsys):
     assert "needs --background" in capsys.readouterr().err
     assert main(["video", "--camera", "7", "--no-preview"]) == 2
     assert "give -o to record" in capsys.readouterr().err
+    assert main(["video", str(clip), "-o", str(out), "--format", "cutout"]) == 2  # a file where frames would go
+    assert "blurred.avi: exists and is not a folder" in capsys.readouterr().err
+    assert main(["video", str(clip), "-o", str(tmp_path)]) == 2
+    assert "is a folder; name the video file" in capsys.readouterr().err
 
 
 def test_missing_camera_is_an_error(segmenter):
@@ -109,3 +113,8 @@ def test_benchmark_command_prints_every_figure(tmp_path, capsys):
 def test_benchmark_int8_needs_photos_to_calibrate_on(capsys):
     assert main(["benchmark", "--repeats", "1", "--int8"]) != 0
     assert "--folder" in capsys.readouterr().err
+
+
+def test_benchmark_checks_its_folder_before_timing_anything(tmp_path, capsys):
+    assert main(["benchmark", "--repeats", "1", "--folder", str(tmp_path / "missing")]) == 2
+    assert "missing: no such folder" in capsys.readouterr().err

@@ -3,7 +3,9 @@
     python tools/ship_model.py runs/cpu [--report reports/cpu/report.json] [--note 'what changed when' ...]
 
 Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, float16, with its config and
-split, so that `portraitnet evaluate portraitnet/weights/portraitnet.pt --split val` works),
+split, so that `portraitnet evaluate portraitnet/weights/portraitnet.pt --split val` works), its ONNX graph
+portraitnet/weights/portraitnet.onnx (what the package segments with, no torch needed), the golden mask of the
+sample photo that tests/test_golden.py holds the package to,
 portraitnet/weights/model.json (recipe, epochs, wall-clock hours, validation and, when given, test metrics), and the
 training log and curve of the whole lineage to docs/training_log.jsonl and docs/curves.png. A run warm-started from
 the shipped model (`init_from = "portraitnet/weights/portraitnet.pt"`), or from a cycle's model file kept beside its
@@ -18,7 +20,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from portraitnet.training.checkpoint import load_checkpoint, model_payload, save_atomic
+from portraitnet.inference.route import encode
+from portraitnet.inference.segmenter import Segmenter
+from portraitnet.training.checkpoint import load_checkpoint, load_model, model_payload, save_atomic
+from portraitnet.training.export import export_onnx
 from portraitnet.training.config import TrainConfig
 from portraitnet.files import write_bytes_atomic
 from portraitnet.evaluation.plots import plot_curves
@@ -27,6 +32,17 @@ from portraitnet.training.train import read_log, training_split
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "portraitnet" / "weights"
 DOCS = REPO / "docs"
+SAMPLE = REPO / "examples" / "astronaut.jpg"
+GOLDEN = REPO / "tests" / "golden" / "astronaut_mask.png"
+
+
+def ship_onnx_and_golden_mask() -> None:
+    """The ONNX graph of the shipped checkpoint (its float16 weights, as the torch backend sees them), and the
+    sample photo's mask through the package's inference route, which later changes must reproduce."""
+    model, payload = load_model(WEIGHTS / "portraitnet.pt")
+    export_onnx(model, WEIGHTS / "portraitnet.onnx", payload["config"]["input_size"])
+    probability = Segmenter(WEIGHTS / "portraitnet.onnx").predict(SAMPLE)
+    write_bytes_atomic(GOLDEN, encode((probability * 255).round().astype("uint8"), ".png"))
 
 
 def warm_start_lineage(config: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -149,6 +165,7 @@ def main() -> None:
     lineage = continue_log(earlier, log)
     save_atomic(model_payload(best["model"], best["config"], half=True, epoch=best["epoch"],
                               metrics=best["metrics"], data=best["data"]), WEIGHTS / "portraitnet.pt")
+    ship_onnx_and_golden_mask()
     write_bytes_atomic(WEIGHTS / "model.json", (json.dumps(record, indent=1) + "\n").encode())
     write_bytes_atomic(DOCS / "training_log.jsonl", "".join(json.dumps(r) + "\n" for r in lineage).encode())
     plot_curves(lineage, DOCS / "curves.png")

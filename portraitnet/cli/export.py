@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
         if args.calibration is None:
             raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
-        from ..training.export import calibration_photos
+        from ..training.quantize import calibration_photos
         from ..inference.imageio import PHOTO_SUFFIXES
         if not args.calibration.is_dir():
             raise ValueError(f"{args.calibration}: not a folder of calibration photos")
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({args.output.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, {size}, {size}) "
           f"normalised RGB, output 'person' (batch, {size}, {size}) probability")
     if args.int8:
-        from ..training.export import quantize_int8
+        from ..training.quantize import quantize_int8
         int8_path = args.output.with_suffix(".int8.onnx")
         quantize_int8(args.output, int8_path, photos, size)
         print(f"wrote {int8_path} ({int8_path.stat().st_size / 1e6:.1f} MB), calibrated on {len(photos)} photos")

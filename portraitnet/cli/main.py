@@ -6,10 +6,11 @@ import argparse
 import logging
 import sys
 
-from ..training.checkpoint import CheckpointError
-from ..training.data import DataError
 from . import benchmark, check_data, evaluate, export, segment, serve, train, video
 
+# modules of the extras, for a message that says which to install
+TRAINING_MODULES = {"torch": "train", "matplotlib": "train", "h5py": "train", "onnx": "train", "fastapi": "serve",
+                    "uvicorn": "serve"}
 SUBCOMMANDS = {"segment": segment, "video": video, "serve": serve, "train": train, "evaluate": evaluate, "check-data": check_data,
                "export": export, "benchmark": benchmark}
 
@@ -50,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     try:
         return int(args.run(args) or 0)
-    except (DataError, CheckpointError, ValueError, FileNotFoundError, ImportError) as error:
+    except ModuleNotFoundError as error:
+        extra = TRAINING_MODULES.get(error.name or "")
+        hint = f": {args.command} needs it, pip install 'portraitnet[{extra}]'" if extra else ""
+        print(f"portraitnet {args.command}: error: {error}{hint}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, ImportError) as error:  # the library's errors name the file and the problem
         print(f"portraitnet {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

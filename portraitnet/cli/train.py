@@ -6,7 +6,6 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from ..training.checkpoint import load_checkpoint
 from ..training.config import TrainConfig
 
 HELP = "Train PortraitNet (the paper's recipe by default); resume a stopped run with --resume."
@@ -39,10 +38,13 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     values = TrainConfig().to_dict()
     if args.resume:
         last = Path(flags.get("out_dir") or from_file.get("out_dir") or values["out_dir"]) / "last.pt"
-        if last.is_file():
-            saved = load_checkpoint(last)["config"]
-            # init_from is history, not a knob: a resumed run keeps the record of the weights it started from.
-            return TrainConfig.from_dict({**saved, **from_file, **flags, "init_from": saved["init_from"]})
+        if not last.is_file():  # a mistyped --out-dir must not start a fresh run in silence
+            raise ValueError(f"--resume: {last} not found, nothing to resume (check --out-dir, or drop --resume "
+                             "to start a new run)")
+        from ..training.checkpoint import load_checkpoint
+        saved = load_checkpoint(last)["config"]
+        # init_from is history, not a knob: a resumed run keeps the record of the weights it started from.
+        return TrainConfig.from_dict({**saved, **from_file, **flags, "init_from": saved["init_from"]})
     return TrainConfig.from_dict({**values, **from_file, **flags})
 
 

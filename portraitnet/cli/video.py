@@ -76,6 +76,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("-o/--output is required for a video file")
     if args.input is not None and not Path(args.input).is_file():
         raise ValueError(f"{args.input}: no such video file")
+    if args.output is not None and args.format == "cutout" and args.output.exists() and not args.output.is_dir():
+        raise ValueError(f"{args.output}: exists and is not a folder (cut-out frames are written as PNG files "
+                         "into a folder)")
+    if args.output is not None and args.format != "cutout" and args.output.is_dir():
+        raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
     background = load_background(args.background, [args.format], max_pixels=None)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads)
     effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength)

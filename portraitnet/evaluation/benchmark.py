@@ -5,8 +5,6 @@ Segmentation beside ours when it is installed (here or in a Python given by medi
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -15,9 +13,8 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from ..training.export import calibration_photos, quantize_int8
-from ..inference.imageio import PHOTO_SUFFIXES
-from ..inference.segmenter import Segmenter, onnxruntime_available
+from ..training.quantize import calibration_photos, quantize_int8
+from ..inference.segmenter import Segmenter, module_available
 from ..inference.video import FrameEffect, flicker, process_video
 
 
@@ -39,7 +36,7 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
     results = {}
     is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
     # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
-    backends = (["onnx"] if onnxruntime_available() else []) + ([] if is_onnx_file else ["torch"])
+    backends = ["onnx"] + ([] if is_onnx_file or not module_available("torch") else ["torch"])
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             segmenter = Segmenter(weights, backend=backend, threads=threads)
@@ -56,7 +53,7 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
 def time_segmenter(segmenter: Segmenter, repeats: int) -> dict[str, float]:
     size = segmenter.input_size
     batch = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
-    return timings_ms(lambda: segmenter._run(batch), repeats)
+    return timings_ms(lambda: segmenter.run_batch(batch), repeats)
 
 
 def static_clip(image: np.ndarray, path: Path, frames: int = 120, size: tuple[int, int] = (640, 480),
@@ -93,18 +90,20 @@ def video_figures(weights: Path | None, threads: int, image: np.ndarray) -> dict
     return figures
 
 
-def folder_throughput(folder: Path, threads: int, extra: list[str]) -> dict[str, float]:
-    """`portraitnet segment FOLDER -o TMP` as a user runs it: a new process, start-up, decode, encode included."""
-    count = sum(1 for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
+def folder_throughput(folder: Path, weights: Path | None, threads: int) -> dict[str, float]:
+    """Masks for every photo of a folder through the same library call as `portraitnet segment FOLDER -o OUT`:
+    model loading, decode, inference and encode included."""
+    from ..inference.batch import collect_inputs, segment_files
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "portraitnet.cli.main", "segment", str(folder), "-o", out,
-                   "--no-progress", "--threads", str(threads), *extra]
         started = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
+        files, missing = collect_inputs([folder], recursive=False)
+        if missing:
+            raise ValueError("; ".join(missing))
+        report = segment_files(Segmenter(weights, threads=threads), files, Path(out), ["mask"])
         seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"segment failed: {result.stderr[-2000:]}")
-    return {"images": count, "seconds": seconds, "images_per_s": count / seconds}
+    if report.failures:
+        raise ValueError(f"{folder}: {len(report.failures)} photos failed, the first: {report.failures[0]}")
+    return {"images": report.photos, "seconds": seconds, "images_per_s": report.photos / seconds}
 
 
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
@@ -114,6 +113,10 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     from ..inference.imageio import load_rgb
     from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
+    if folder is not None and not Path(folder).is_dir():
+        raise ValueError(f"{folder}: no such folder")
+    if sample is not None and not Path(sample).is_file():
+        raise ValueError(f"{sample}: no such file")
     if int8 and folder is None:
         raise ValueError("int8 timing needs --folder: its photos calibrate the quantisation")
     calibration = calibration_photos(folder) if int8 and folder is not None else None
@@ -124,5 +127,5 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     if sample is not None:
         report["video"] = video_figures(weights, threads, load_rgb(sample))
     if folder is not None:
-        report["segment_folder"] = folder_throughput(folder, threads, ["--weights", str(weights)] if weights else [])
+        report["segment_folder"] = folder_throughput(folder, weights, threads)
     return report

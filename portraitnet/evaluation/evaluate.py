@@ -25,7 +25,8 @@ from ..training.checkpoint import load_model
 from ..training.data import DataError, Sample, list_samples, load_pair
 from .metrics import DatasetIoU, boundary_f_score, foreground_iou
 from ..training.model import PortraitNet
-from ..inference.preprocess import letterbox_image, letterbox_mask, normalize, unletterbox
+from ..inference import route
+from ..inference.preprocess import letterbox_image, letterbox_mask
 from .robustness import VARIANTS, variant_pairs
 
 
@@ -41,13 +42,13 @@ class Prediction:
 
 @torch.no_grad()
 def predict_images(model: PortraitNet, images: list[np.ndarray], size: int) -> list[Prediction]:
-    """Letterbox, predict in one batch (fp32, the reported numbers), and map back."""
-    squares, boxes = zip(*(letterbox_image(image, size) for image in images))
-    batch = normalize(np.stack(squares))
-    mask_logits, edge_logits = model(batch, with_edge=True)
+    """The inference route's letterbox and batch (fp32, the reported numbers), the model's two heads, mapped back."""
+    batch, boxes = route.prepare_batch(images, size)
+    mask_logits, edge_logits = model(torch.from_numpy(batch), with_edge=True)
     probabilities = torch.softmax(mask_logits, 1)[:, 1].numpy()
     edges = torch.softmax(edge_logits, 1)[:, 1].numpy()
-    return [Prediction(p, e, unletterbox(p, box)) for p, e, box in zip(probabilities, edges, boxes)]
+    full = route.map_back(probabilities, boxes)
+    return [Prediction(p, e, f) for p, e, f in zip(probabilities, edges, full)]
 
 
 def split_samples(root: Path, split: str, payload: dict[str, Any]) -> list[Sample]:

@@ -75,7 +75,10 @@ def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
     if np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
             raise ImageError(f"{name}: contains NaN or infinite values")
-        return (array.clip(0, 1) * 255).round().astype(np.uint8)
+        if array.min() < 0 or array.max() > 1:
+            raise ImageError(f"{name}: float values from {array.min():g} to {array.max():g}; float images must be in "
+                             "0..1 (for 0..255, pass a uint8 array: array.astype(np.uint8))")
+        return (array * 255).round().astype(np.uint8)
     raise ImageError(f"{name}: unsupported array type {array.dtype} (use uint8, uint16 or float in 0..1)")
 
 
@@ -119,18 +122,19 @@ def load_rgb(source: ImageInput, max_pixels: int | None = DEFAULT_MAX_PIXELS, na
         return _pil_to_rgb(image, name)
 
 
-def load_rgb_reduced(source: str | Path | bytes, longer_side: int, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+def load_rgb_reduced(source: ImageInput, longer_side: int, max_pixels: int | None = DEFAULT_MAX_PIXELS,
                      name: str | None = None) -> tuple[np.ndarray, tuple[int, int]]:
-    """For outputs that need only the mask: a JPEG (a path or encoded bytes) is decoded at a reduced scale
-    (libjpeg's DCT scaling, several times faster) that keeps at least `longer_side` px; other formats decode in
-    full. Returns the RGB image and the (height, width) of the full-size image, the size the mask must have."""
+    """A JPEG (a path or encoded bytes) decoded at a reduced scale (libjpeg's DCT scaling, several times faster)
+    that keeps at least `longer_side` px; other inputs as load_rgb gives them. Returns the RGB image and the
+    (height, width) of the full-size image."""
     name = name or _name(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
         opener: Any = io.BytesIO(bytes(source))
-    elif Path(source).is_file():
+    elif isinstance(source, (str, Path)) and Path(source).is_file():
         opener = Path(source)
     else:
-        return load_rgb(source, max_pixels, name), (0, 0)  # raises the usual error
+        rgb = load_rgb(source, max_pixels, name)  # arrays, PIL images; a missing file raises the usual error
+        return rgb, (rgb.shape[0], rgb.shape[1])
     with _opened(opener, name, max_pixels) as image:
         width, height = image.size
         if image.format == "JPEG" and max(width, height) > longer_side:

@@ -1,4 +1,4 @@
-"""The one preprocessing path shared by training, evaluation and inference.
+"""The one preprocessing path shared by training, evaluation and inference (NumPy and OpenCV only).
 
 An image is scaled so its longer side fits the square input, centred, padded with PAD_VALUE, then normalised.
 `Letterbox` remembers the placement so a prediction can be mapped back to the original image size.
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import torch
 
 PAD_VALUE = 128  # grey, in 0..255 before normalisation
 MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255
@@ -81,19 +80,10 @@ def letterbox_mask(mask: np.ndarray, size: int) -> np.ndarray:
     return pad_to_square(resize_mask(mask, box.fitted_width, box.fitted_height), box, 0)
 
 
-def normalize(images: np.ndarray) -> torch.Tensor:
-    """uint8 RGB (H, W, 3) or (B, H, W, 3) -> float32 tensor (3, H, W) or (B, 3, H, W)."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).float()
-    tensor = (tensor - torch.from_numpy(MEAN)) / torch.from_numpy(STD)
-    return tensor.movedim(-1, -3).contiguous()
-
-
-def preprocess(image: np.ndarray, size: int = 224) -> tuple[torch.Tensor, Letterbox]:
-    """RGB uint8 image of any size -> normalised (3, size, size) tensor and its Letterbox."""
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
-    square, box = letterbox_image(image, size)
-    return normalize(square), box
+def normalize(images: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) or (B, H, W, 3) -> float32 (3, H, W) or (B, 3, H, W), ImageNet mean and std."""
+    scaled = (np.asarray(images, dtype=np.float32) - MEAN) / STD
+    return np.ascontiguousarray(np.moveaxis(scaled, -1, -3))
 
 
 def unletterbox(probability: np.ndarray, box: Letterbox, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -1,53 +1,53 @@
 """Segmenter: load a model once, then predict person probabilities and apply background effects.
 
     from portraitnet import Segmenter
-    seg = Segmenter()                      # the shipped model; ONNX Runtime on CPU when installed
+    seg = Segmenter()                      # the shipped ONNX model on ONNX Runtime: no torch needed
     probability = seg.predict("me.jpg")    # float32 (H, W) in 0..1 at the photo's own size
     seg.blur_background("me.jpg").save("me_blur.jpg")
+
+A `.pt` file (a model you trained) needs torch (`pip install 'portraitnet[train]'`); it runs on ONNX Runtime through
+a one-off export kept in the cache when `onnx` is installed too, else on torch.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
-from . import effects
-from ..training.checkpoint import load_model
 from ..files import cache_dir
-from .imageio import DEFAULT_MAX_PIXELS, ImageInput, load_rgb, like_input
-from .preprocess import letterbox_image, normalize, unletterbox
+from . import route
+from .imageio import DEFAULT_MAX_PIXELS, ImageInput, like_input, load_rgb
+from .route import Background, Look
 
-SHIPPED_WEIGHTS = "portraitnet.pt"
+SHIPPED_MODEL = "portraitnet.onnx"
+SHIPPED_CHECKPOINT = "portraitnet.pt"  # the same model for training from (warm starts, fine-tuning)
+TRAIN_EXTRA = "pip install 'portraitnet[train]'"
+log = logging.getLogger(__name__)
+
+
+def shipped_model() -> Path:
+    """The ONNX graph of the model trained for this package (see portraitnet/weights/model.json)."""
+    return Path(str(resources.files("portraitnet") / "weights" / SHIPPED_MODEL))
 
 
 def shipped_weights() -> Path:
-    """The model trained for this package (see portraitnet/weights/MODEL.md)."""
-    return Path(str(resources.files("portraitnet") / "weights" / SHIPPED_WEIGHTS))
+    """The same model as a checkpoint, for training and the torch backend."""
+    return Path(str(resources.files("portraitnet") / "weights" / SHIPPED_CHECKPOINT))
+
+
+def module_available(name: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(name) is not None
 
 
 def onnxruntime_available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-class TorchBackend:
-    def __init__(self, model: torch.nn.Module, threads: int | None) -> None:
-        from ..training.export import PersonProbability
-        if threads:
-            torch.set_num_threads(threads)
-        self.model = PersonProbability(model).eval()  # the graph ONNX Runtime runs
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(batch)).numpy()
+    return module_available("onnxruntime")
 
 
 class OnnxBackend:
@@ -64,16 +64,35 @@ class OnnxBackend:
             raise ValueError(f"{path}: not a loadable ONNX model ({error})") from None
         self.input_name = self.session.get_inputs()[0].name
 
+    def input_size(self) -> int:
+        side = self.session.get_inputs()[0].shape[-1]
+        return side if isinstance(side, int) else 224  # a graph exported with a free side
+
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]
+
+
+class TorchBackend:
+    def __init__(self, model: Any, threads: int | None) -> None:
+        import torch
+
+        from ..training.inference_graph import PersonProbability
+        if threads:
+            torch.set_num_threads(threads)
+        self.torch = torch
+        self.model = PersonProbability(model).eval()  # the graph the ONNX export holds
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        with self.torch.inference_mode():
+            return self.model(self.torch.from_numpy(batch)).numpy()
 
 
 class Segmenter:
     """Person segmentation with a model loaded once.
 
-    weights: a .pt checkpoint or model file, or an exported .onnx; None for the shipped model.
-    backend: "torch", "onnx" (ONNX Runtime), or "auto": ONNX Runtime on CPU when installed, else torch.
-    threads: CPU threads for inference (None: the library's default).
+    weights: an exported .onnx, or a .pt checkpoint or model file; None for the shipped model.
+    backend: "onnx" (ONNX Runtime), "torch", or "auto": ONNX Runtime, or torch for a .pt that cannot be exported.
+    threads: CPU threads for inference (None: the runtime's default).
     max_pixels: larger inputs are refused before decoding (decompression bombs).
     """
 
@@ -81,32 +100,48 @@ class Segmenter:
                  input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         if backend not in ("auto", "torch", "onnx"):
             raise ValueError(f"backend must be auto, torch or onnx, got {backend!r}")
-        path = Path(weights) if weights is not None else shipped_weights()
+        if weights is None:
+            weights = shipped_weights() if backend == "torch" else shipped_model()
+        path = Path(weights)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such model file")
+        if path.suffix.lower() not in (".onnx", ".pt", ".pth"):
+            raise ValueError(f"{path}: not a model file (an exported .onnx, or a .pt checkpoint)")
         self.weights = path
         self.max_pixels = max_pixels
+        self.onnx_path: Path | None = None
         if path.suffix == ".onnx":
             if backend == "torch":
-                raise ValueError(f"{path}: an ONNX file needs backend='onnx' (or 'auto')")
-            if not onnxruntime_available():
-                raise ImportError("ONNX Runtime is needed for .onnx models: pip install 'portraitnet[onnx]'")
-            self.input_size = input_size or _onnx_input_size(path)
-            self.backend_name = "onnx"
-            self.onnx_path: Path | None = path
-            self._run = OnnxBackend(path, threads)
-            return
-        model, payload = load_model(path)
-        self.input_size = input_size or int(payload["config"]["input_size"])
-        use_onnx = backend == "onnx" or (backend == "auto" and onnxruntime_available())
-        if backend == "onnx" and not onnxruntime_available():
-            raise ImportError("backend='onnx' needs ONNX Runtime: pip install 'portraitnet[onnx]'")
-        if use_onnx:
-            self.backend_name = "onnx"
-            self.onnx_path = _cached_onnx(model, path, self.input_size)
-            self._run = OnnxBackend(self.onnx_path, threads)
+                raise ValueError(f"{path}: an ONNX file runs on ONNX Runtime (backend 'onnx' or 'auto')")
+            self._use_onnx(path, threads)
         else:
-            self.backend_name = "torch"
-            self.onnx_path = None
-            self._run = TorchBackend(model, threads)
+            if not module_available("torch"):
+                raise ImportError(f"{path}: a .pt model needs torch ({TRAIN_EXTRA}); "
+                                  "or use the shipped model or an exported .onnx")
+            from ..training.checkpoint import load_model
+            model, payload = load_model(path)
+            size = input_size or int(payload["config"]["input_size"])
+            exportable = onnxruntime_available() and module_available("onnx")
+            if backend == "onnx" and not exportable:
+                raise ImportError(f"backend 'onnx' for {path} needs onnx to export it ({TRAIN_EXTRA})")
+            if backend == "torch" or not exportable:
+                self.backend_name = "torch"
+                self._model: route.Model = TorchBackend(model, threads)
+            else:
+                self._use_onnx(exported_onnx(model, path, size), threads)
+        self.input_size = input_size or (self._model.input_size() if isinstance(self._model, OnnxBackend)
+                                         else size)  # type: ignore[possibly-undefined]
+
+    def _use_onnx(self, path: Path, threads: int | None) -> None:
+        if not onnxruntime_available():
+            raise ImportError("ONNX Runtime is missing: pip install onnxruntime")
+        self.backend_name = "onnx"
+        self.onnx_path = path
+        self._model = OnnxBackend(path, threads)
+
+    def run_batch(self, batch: np.ndarray) -> np.ndarray:
+        """The network alone: a normalised (B, 3, S, S) float32 batch -> person probability (B, S, S)."""
+        return self._model(batch)
 
     def predict(self, image: ImageInput) -> np.ndarray:
         """Person probability, float32 (H, W) in 0..1, at the image's own size."""
@@ -114,58 +149,59 @@ class Segmenter:
 
     def predict_batch(self, images: Sequence[ImageInput]) -> list[np.ndarray]:
         """predict() for several images in one forward pass (faster per image)."""
-        rgbs = [load_rgb(image, self.max_pixels) for image in images]
-        return self.predict_arrays(rgbs)
+        views = [route.model_view(image, self.input_size, self.max_pixels) for image in images]
+        return self.predict_arrays([rgb for rgb, _ in views], [size for _, size in views])
 
     def predict_arrays(self, rgbs: Sequence[np.ndarray],
-                       sizes: Sequence[tuple[int, int]] | None = None) -> list[np.ndarray]:
+                       sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
         """The same for RGB uint8 arrays already decoded (the fast path for video frames). `sizes` (height, width)
         per image asks for the probability at another size than the array's, such as the full size of an image
         decoded at a reduced scale."""
-        if not rgbs:
-            return []
-        squares, boxes = zip(*(letterbox_image(rgb, self.input_size) for rgb in rgbs))
-        batch = normalize(np.stack(squares)).numpy()
-        probabilities = self._run(batch)
-        sizes = sizes or [None] * len(rgbs)
-        return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
+        return route.predict(self._model, rgbs, self.input_size, sizes)
 
     # --- effects: same type in, same type out (a path gives a PIL image) ---
 
-    def cutout(self, image: ImageInput) -> Any:
+    def _effect(self, fmt: str, image: ImageInput, look: Look) -> Any:
         rgb = load_rgb(image, self.max_pixels)
-        return like_input(effects.cutout(rgb, self.predict_arrays([rgb])[0]), image)
+        return like_input(route.render(fmt, rgb, self.predict(image), look), image)
+
+    def cutout(self, image: ImageInput) -> Any:
+        return self._effect("cutout", image, Look())
 
     def blur_background(self, image: ImageInput, strength: float = 0.03) -> Any:
-        rgb = load_rgb(image, self.max_pixels)
-        return like_input(effects.blur_background(rgb, self.predict_arrays([rgb])[0], strength), image)
+        return self._effect("blur", image, Look(blur_strength=strength))
 
     def replace_background(self, image: ImageInput, background: ImageInput | tuple[int, int, int] | str) -> Any:
         """background: an image (scaled to cover) or a colour ((r, g, b), '#rrggbb', 'r,g,b', 'white'...)."""
-        rgb = load_rgb(image, self.max_pixels)
+        return self._effect("replace", image, Look(background=self.background(background)))
+
+    def background(self, background: ImageInput | tuple[int, int, int] | str) -> Background:
+        """A replacement background: an image file, bytes, PIL image or array, or a colour."""
+        from .effects import parse_colour
+        if isinstance(background, tuple):
+            return background
         if isinstance(background, str) and not Path(background).exists():
-            new: Any = effects.parse_colour(background)
-        elif isinstance(background, tuple):
-            new = background
-        else:
-            new = load_rgb(background, self.max_pixels)
-        return like_input(effects.replace_background(rgb, self.predict_arrays([rgb])[0], new), image)
+            return parse_colour(background)
+        return load_rgb(background, self.max_pixels)
 
 
-def _onnx_input_size(path: Path) -> int:
-    import onnx
-    dims = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
-    return int(dims[-1].dim_value) or 224
-
-
-def _cached_onnx(model: torch.nn.Module, weights: Path, input_size: int) -> Path:
-    """Export once per weights file and input size into the user's cache; later loads reuse it."""
+def exported_onnx(model: Any, weights: Path, input_size: int) -> Path:
+    """A .pt model's ONNX graph, exported once per weights file and input size into the user's cache; where the
+    cache cannot be written, into a temporary folder (and the log says so)."""
     from ..training.export import EXPORT_VERSION, export_onnx
     digest = hashlib.sha1(weights.read_bytes()).hexdigest()[:16]
-    path = cache_dir() / f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
-    if not path.is_file():
+    name = f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
+    path = cache_dir() / name
+    if path.is_file():
+        return path
+    try:
         export_onnx(model, path, input_size)
-        for stale in path.parent.glob("*.onnx"):  # exports of an older graph are never read again
-            if not stale.name.endswith(f"-v{EXPORT_VERSION}.onnx"):
-                stale.unlink(missing_ok=True)
+    except OSError as error:
+        fallback = Path(tempfile.mkdtemp(prefix="portraitnet-")) / name
+        log.warning("cache %s is not writable (%s); exporting %s to %s for this run only",
+                    path.parent, error.strerror or error, weights, fallback)
+        return export_onnx(model, fallback, input_size)
+    for stale in path.parent.glob("*.onnx"):  # exports of an older graph are never read again
+        if not stale.name.endswith(f"-v{EXPORT_VERSION}.onnx"):
+            stale.unlink(missing_ok=True)
     return path

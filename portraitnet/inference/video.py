@@ -14,7 +14,8 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from . import effects
+from . import effects, route
+from .route import Look
 from .segmenter import Segmenter
 
 VIDEO_FORMATS = ("blur", "replace", "cutout")
@@ -72,18 +73,13 @@ class FrameEffect:
         return self.smoother(self.segmenter.predict_arrays([rgb])[0])
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
-        probability = self.probability(rgb)
-        if self.effect == "blur":
-            return effects.blur_background(rgb, probability, self.blur_strength)
-        if self.effect == "cutout":
-            return effects.cutout(rgb, probability)
         background = self.background
         if isinstance(background, np.ndarray):
             # scale the background image once per frame size, not once per frame
             if self._cover is None or self._cover.shape[:2] != rgb.shape[:2]:
                 self._cover = effects.cover(background, rgb.shape[1], rgb.shape[0])
             background = self._cover
-        return effects.replace_background(rgb, probability, background)
+        return route.render(self.effect, rgb, self.probability(rgb), Look(None, self.blur_strength, background))
 
 
 def open_capture(source: str | int) -> cv2.VideoCapture:

@@ -18,15 +18,11 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import cv2
-import numpy as np
-
-from ..inference import effects
-from ..inference.imageio import ImageError, load_rgb, load_rgb_reduced
+from ..inference import effects, route
+from ..inference.imageio import ImageError, load_rgb
+from ..inference.route import FORMATS
 from ..inference.segmenter import Segmenter
 from ..inference.video import FrameEffect
-
-FORMATS = ("mask", "cutout", "blur", "replace")
 INSTALL_LINE = "pip install 'portraitnet[serve]'"
 
 
@@ -61,38 +57,14 @@ class WorkQueue:
             self.admitted -= 1
 
 
-def encode(array: np.ndarray, kind: str) -> bytes:
-    """PNG (grey, RGB or RGBA) or JPEG (RGB) bytes of an RGB-ordered array."""
-    if array.ndim == 3:
-        array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, 90] if kind == "jpeg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    ok, data = cv2.imencode(".jpg" if kind == "jpeg" else ".png", array, params)
-    if not ok:
-        raise ValueError(f"could not encode {kind}")
-    return data.tobytes()
-
-
-def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, threshold: float | None,
-                  background: Any, max_pixels: int) -> tuple[bytes, str]:
-    """The work of one request: decode, predict, apply the effect, encode. Returns (bytes, media type)."""
-    if fmt == "mask":  # the mask comes from a small input: decode a JPEG at a reduced scale
-        rgb, full_size = load_rgb_reduced(data, 2 * segmenter.input_size, max_pixels, name="image")
-        probability = segmenter.predict_arrays([rgb], [full_size])[0]
-    else:
-        rgb = load_rgb(data, max_pixels, name="image")
-        probability = segmenter.predict_arrays([rgb])[0]
-    if threshold is not None:
-        probability = (probability >= threshold).astype(np.float32)
-    if fmt == "mask":
-        result = (probability * 255).round().astype(np.uint8)
-    elif fmt == "cutout":
-        result = effects.cutout(rgb, probability)
-    elif fmt == "blur":
-        result = effects.blur_background(rgb, probability)
-    else:
-        result = effects.replace_background(rgb, probability, background)
-    kind = "jpeg" if output == "jpeg" and fmt in ("blur", "replace") else "png"
-    return encode(result, kind), f"image/{kind}"
+def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, look: route.Look,
+                  max_pixels: int) -> tuple[bytes, str]:
+    """The work of one request, on the package's one inference route. Returns (bytes, media type)."""
+    rgb, full_size = route.model_view(data, segmenter.input_size, max_pixels, name="image")
+    probability = segmenter.predict_arrays([rgb], [full_size])[0]
+    suffix = ".jpg" if output == "jpeg" and fmt in ("blur", "replace") else ".png"
+    encoded = route.outputs(data, probability, [fmt], look, max_pixels, "image", {fmt: suffix})[fmt]
+    return encoded, "image/jpeg" if suffix == ".jpg" else "image/png"
 
 
 SEGMENT_OPENAPI = {
@@ -129,6 +101,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     """The ASGI app. Needs the `serve` extra (FastAPI)."""
     try:
         from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+        from fastapi.exceptions import RequestValidationError
         from fastapi.responses import HTMLResponse, JSONResponse, Response
         from fastapi.staticfiles import StaticFiles
         from pydantic import BaseModel
@@ -153,6 +126,13 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, problem: RequestValidationError) -> JSONResponse:
+        """A query value of the wrong type gets the documented {"error": ...} body, not FastAPI's {"detail": ...}."""
+        where = "; ".join(f"{'.'.join(str(part) for part in item['loc'][1:])}: {item['msg']}"
+                          for item in problem.errors())
+        return error(400, f"bad request ({where})")
+
     @app.get("/api/health", response_model=Health)
     async def health() -> dict[str, Any]:
         return {"status": "ok", "backend": segmenter.backend_name, "input_size": segmenter.input_size}
@@ -164,7 +144,8 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         format: str = Query("mask", description="mask, cutout, blur or replace"),
         output: str = Query("png", description="png, or jpeg for blur and replace"),
         background_color: str | None = Query(None, description="for replace: #rrggbb, r,g,b or a name"),
-        threshold: float | None = Query(None, ge=0, le=1, description="binarise the mask (default: soft)"),
+        threshold: float | None = Query(None, description="binarise the mask at this probability, 0..1 "
+                                                          "exclusive (default: soft)"),
     ) -> Response:
         if format not in FORMATS:
             return error(400, f"unknown format {format!r}: choose from {', '.join(FORMATS)}")
@@ -207,8 +188,12 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
             except (ImageError, ValueError) as problem:
                 return error(400, str(problem))
         try:
-            result, media_type = await queue.run(segment_bytes, segmenter, data, format, output, threshold,
-                                                 background, settings.max_pixels)
+            look = route.Look(threshold, background=background)
+        except ValueError as problem:
+            return error(400, str(problem))
+        try:
+            result, media_type = await queue.run(segment_bytes, segmenter, data, format, output, look,
+                                                 settings.max_pixels)
         except Busy:
             return error(503, "busy: the work queue is full, retry shortly")
         except ImageError as problem:
@@ -220,8 +205,14 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         """First message: JSON settings {"format": "blur"|"replace", "background": "#rrggbb"}; then JPEG frames."""
         await socket.accept()
         try:
-            first = await socket.receive_text()
-            options = json.loads(first)
+            first = await socket.receive()
+            if first["type"] == "websocket.disconnect":
+                return
+            if first.get("text") is None:
+                raise ValueError("the first message must be JSON text")
+            options = json.loads(first["text"])
+            if not isinstance(options, dict):
+                raise ValueError("expected a JSON object such as {\"format\": \"blur\"}")
             fmt = options.get("format", "blur")
             background = effects.parse_colour(options.get("background", "#00b140")) if fmt == "replace" else None
             effect = FrameEffect(segmenter, fmt, background, float(options.get("smoothing", 0.5)))
@@ -231,7 +222,13 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
             return
         try:
             while True:
-                frame = await socket.receive_bytes()
+                message = await socket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                frame = message.get("bytes")
+                if frame is None:
+                    await socket.send_text(json.dumps({"error": "send frames as binary messages (JPEG bytes)"}))
+                    continue
                 try:
                     out = await queue.run(_live_frame, effect, frame, settings.max_pixels)
                 except Busy:
@@ -241,7 +238,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
                     await socket.send_text(json.dumps({"error": str(problem)}))
                     continue
                 await socket.send_bytes(out)
-        except WebSocketDisconnect:
+        except WebSocketDisconnect:  # the page went away while an answer was sent
             return
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -254,7 +251,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
 
 def _live_frame(effect: FrameEffect, frame: bytes, max_pixels: int) -> bytes:
     rgb = load_rgb(frame, max_pixels, name="frame")
-    return encode(effect(rgb), "jpeg")
+    return route.encode(effect(rgb), ".jpg")
 
 
 async def _parse_form(request: Any, body: bytes) -> dict[str, bytes] | str:

@@ -40,7 +40,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or foreign files
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {error})") from None
+        first_line = (str(error).strip().splitlines() or [""])[0][:160]  # torch's texts run to many lines
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {first_line})"
+                              ) from None
     if not isinstance(payload, dict) or payload.get("format") not in (MODEL_FORMAT, TRAINING_FORMAT):
         raise CheckpointError(f"{path}: not a portraitnet checkpoint")
     return payload

@@ -83,8 +83,8 @@ class PortraitDataset(Dataset):
             image, mask = pad_to_square(image, box, PAD_VALUE), pad_to_square(mask, box, 0)
             textured = image
         return {
-            "image": normalize(image),
-            "textured": normalize(textured),
+            "image": torch.from_numpy(normalize(image)),
+            "textured": torch.from_numpy(normalize(textured)),
             "mask": torch.from_numpy(mask.astype(np.int64)),
             "edge": torch.from_numpy(edge_from_mask(mask).astype(np.int64)),
         }

@@ -1,0 +1,127 @@
+"""The one route of a photo through inference: decode -> letterbox -> run -> map back -> render -> encode.
+
+`segment`, `video`, the server, the benchmark and evaluation all call these functions, so a photo's mask is the
+same whichever of them made it and whatever other outputs were asked for beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import cv2
+import numpy as np
+
+from . import effects
+from .imageio import ImageInput, load_rgb, load_rgb_reduced
+from .preprocess import Letterbox, letterbox_image, normalize, unletterbox
+
+FORMATS = ("mask", "cutout", "blur", "replace")
+SUFFIXES = {"mask": ".png", "cutout": ".png", "blur": ".jpg", "replace": ".jpg"}  # a format's own file type
+JPEG_QUALITY = 92
+PNG_COMPRESSION = 1  # fast; masks and cut-outs stay lossless either way
+
+Background = np.ndarray | tuple[int, int, int]
+Model = Callable[[np.ndarray], np.ndarray]  # normalised (B, 3, S, S) float32 -> person probability (B, S, S)
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    """The formats asked for, each once, in order; an unknown one is refused by name."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"unknown format {', '.join(map(repr, unknown)) or '(none)'}: "
+                         f"choose from {', '.join(FORMATS)}")
+    return list(dict.fromkeys(formats))
+
+
+@dataclass(frozen=True)
+class Look:
+    """How the outputs are drawn from the probability: a hard mask at `threshold` (None: soft), the blur's sigma as a
+    fraction of the longer side, and the replacement background (an RGB image or an (r, g, b) colour)."""
+
+    threshold: float | None = None
+    blur_strength: float = 0.03
+    background: Background | None = None
+
+    def __post_init__(self) -> None:
+        if self.threshold is not None and not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be between 0 and 1 (a probability), got {self.threshold}")
+        if not self.blur_strength > 0:
+            raise ValueError(f"blur strength must be positive, got {self.blur_strength}")
+
+
+# --- decode ---
+
+def model_view(source: ImageInput, input_size: int, max_pixels: int | None,
+               name: str | None = None) -> tuple[np.ndarray, tuple[int, int]]:
+    """The photo as the model needs it, and the (height, width) the probability must have. A JPEG file or bytes
+    decodes at a reduced scale (libjpeg's DCT scaling, several times faster) that keeps at least twice the input
+    side, which the letterbox then shrinks anyway; arrays and PIL images are used as they are."""
+    return load_rgb_reduced(source, 2 * input_size, max_pixels, name)
+
+
+# --- letterbox, run, map back ---
+
+def prepare_batch(rgbs: Sequence[np.ndarray], input_size: int) -> tuple[np.ndarray, list[Letterbox]]:
+    """RGB uint8 images of any sizes -> the normalised (B, 3, S, S) float32 batch every model here is fed."""
+    squares, boxes = zip(*(letterbox_image(rgb, input_size) for rgb in rgbs))
+    return normalize(np.stack(squares)), list(boxes)
+
+
+def map_back(probabilities: np.ndarray, boxes: Sequence[Letterbox],
+             sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
+    """Each (S, S) probability cut out of its letterbox and resized to its image's (height, width)."""
+    sizes = sizes or [None] * len(boxes)
+    return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
+
+
+def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
+            sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
+    """Letterbox, run in one batch, map back: float32 probabilities at each image's size (or at `sizes`)."""
+    if not rgbs:
+        return []
+    batch, boxes = prepare_batch(rgbs, input_size)
+    return map_back(model(batch), boxes, sizes)
+
+
+# --- render, encode ---
+
+def render(fmt: str, rgb: np.ndarray | None, probability: np.ndarray, look: Look = Look()) -> np.ndarray:
+    """One format's uint8 array: a grey mask, an RGBA cut-out, or an RGB effect (the effects need the photo)."""
+    if look.threshold is not None:
+        probability = (probability >= look.threshold).astype(np.float32)
+    if fmt == "mask":
+        return (probability * 255).round().astype(np.uint8)
+    if rgb is None:
+        raise ValueError(f"the {fmt} format needs the photo")
+    if fmt == "cutout":
+        return effects.cutout(rgb, probability)
+    if fmt == "blur":
+        return effects.blur_background(rgb, probability, look.blur_strength)
+    if fmt == "replace":
+        if look.background is None:
+            raise ValueError("the replace format needs a background image or colour")
+        return effects.replace_background(rgb, probability, look.background)
+    raise ValueError(f"unknown format {fmt!r}: choose from {', '.join(FORMATS)}")
+
+
+def encode(array: np.ndarray, suffix: str) -> bytes:
+    """PNG (grey, RGB or RGBA) or JPEG (RGB) bytes of an RGB-ordered array; suffix '.png' or '.jpg'."""
+    if array.ndim == 3:
+        array = cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if suffix == ".jpg" else [cv2.IMWRITE_PNG_COMPRESSION,
+                                                                                  PNG_COMPRESSION]
+    ok, data = cv2.imencode(suffix, array, params)
+    if not ok:
+        raise ValueError(f"could not encode {suffix}")
+    return data.tobytes()
+
+
+def outputs(source: ImageInput, probability: np.ndarray, formats: Sequence[str], look: Look = Look(),
+            max_pixels: int | None = None, name: str | None = None,
+            suffixes: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Every requested format of one photo, encoded; the full-size photo is decoded only when an effect needs it.
+    `suffixes` overrides a format's file type (the server's PNG blur, say)."""
+    rgb = load_rgb(source, max_pixels, name) if set(formats) - {"mask"} else None
+    types = {**SUFFIXES, **(suffixes or {})}
+    return {fmt: encode(render(fmt, rgb, probability, look), types[fmt]) for fmt in formats}
