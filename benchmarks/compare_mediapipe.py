@@ -51,10 +51,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     args = parser.parse_args()
 
-    from portraitnet.training.data import list_samples, load_pair
     from portraitnet.evaluation.mediapipe_runner import MODELS, find_mediapipe_python, mediapipe_probabilities
     from portraitnet.evaluation.robustness import VARIANTS, variant_pairs
     from portraitnet.inference.segmenter import Segmenter
+    from portraitnet.training.data import list_samples, load_pair
 
     sets: dict[str, list] = {}
     for name in args.sets:

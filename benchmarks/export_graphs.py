@@ -49,14 +49,13 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from portraitnet.training.checkpoint import load_model
-    from portraitnet.inference.imageio import PHOTO_SUFFIXES
-    from portraitnet.training.export import export_module, export_onnx
-    from portraitnet.training.quantize import quantize_int8
-    from portraitnet.inference.imageio import load_rgb
-    from portraitnet.training.model import PortraitNet
+    from portraitnet.inference.imageio import PHOTO_SUFFIXES, load_rgb
     from portraitnet.inference.preprocess import letterbox_image, normalize
     from portraitnet.inference.segmenter import OnnxBackend, shipped_weights
+    from portraitnet.training.checkpoint import load_model
+    from portraitnet.training.export import export_module, export_onnx
+    from portraitnet.training.model import PortraitNet
+    from portraitnet.training.quantize import quantize_int8
 
     model, payload = load_model(args.weights or shipped_weights())
     model = model.float().eval()

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from portraitnet.inference.preprocess import PAD_VALUE
-from portraitnet.training.augment import DeformationRanges, deformation_matrix, random_deformation, random_texture, warp_pair
+from portraitnet.training.augment import (DeformationRanges, deformation_matrix, random_deformation, random_texture,
+                                          warp_pair)
 from portraitnet.training.losses import edge_from_mask
 
 

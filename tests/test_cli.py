@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from portraitnet.training.checkpoint import load_checkpoint
 from portraitnet.cli.main import main
+from portraitnet.training.checkpoint import load_checkpoint
 
 
 def train_args(root, out):

@@ -6,7 +6,7 @@ import pytest
 
 from portraitnet.training.check import check_dataset
 from portraitnet.training.data import (DataError, image_hashes, list_samples, load_pair, remove_duplicates,
-                              split_validation)
+                                       split_validation)
 
 
 def test_reads_pairs_in_split_order(synthetic_dataset):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from portraitnet.inference.preprocess import MEAN, PAD_VALUE, STD
 from portraitnet.training.data import list_samples
 from portraitnet.training.dataset import Augmentation, PortraitDataset
-from portraitnet.inference.preprocess import MEAN, PAD_VALUE, STD
 
 
 def test_evaluation_items_are_letterboxed_and_unchanged(synthetic_dataset):

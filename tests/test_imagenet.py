@@ -10,10 +10,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from portraitnet.inference.preprocess import MEAN, STD
 from portraitnet.training import imagenet
 from portraitnet.training.checkpoint import load_model
 from portraitnet.training.model import MOBILENET_V2_STAGES, STEM_CHANNELS, BottomRightPaddedConv2d, PortraitNet
-from portraitnet.inference.preprocess import MEAN, STD
 
 h5py = pytest.importorskip("h5py", reason="h5py reads Keras files (pip install '.[test]')")
 

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from portraitnet.training.photometric import colour_temperature, gamma_curve, jpeg_artefacts, motion_blur, random_photometric
 from portraitnet.inference.preprocess import PAD_VALUE
+from portraitnet.training.photometric import (colour_temperature, gamma_curve, jpeg_artefacts, motion_blur,
+                                              random_photometric)
 from portraitnet.training.scenes import Placement, canvas_size, compose, person_matrix, random_placement, reframe
 
 RED, BLUE, GREY = (220, 20, 20), (20, 20, 220), (90, 90, 90)

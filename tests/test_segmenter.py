@@ -8,11 +8,11 @@ import pytest
 from PIL import Image
 
 from portraitnet.inference import effects
+from portraitnet.inference.imageio import ImageError, load_rgb
+from portraitnet.inference.segmenter import Segmenter, shipped_weights
 from portraitnet.training.checkpoint import load_checkpoint
 from portraitnet.training.data import read_split_list
 from portraitnet.training.export import EXPORT_VERSION
-from portraitnet.inference.imageio import ImageError, load_rgb
-from portraitnet.inference.segmenter import Segmenter, onnxruntime_available, shipped_weights
 
 from conftest import EG1800, REPO
 
@@ -134,7 +134,6 @@ def test_same_type_in_same_type_out(torch_segmenter):
     assert isinstance(png, bytes) and png[:4] == b"\x89PNG"
 
 
-@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed (pip install 'portraitnet[onnx]')")
 def test_the_shipped_onnx_graph_is_the_shipped_checkpoint(torch_segmenter):
     onnx = Segmenter()
     assert onnx.backend_name == "onnx" and onnx.weights.name == "portraitnet.onnx"
@@ -171,6 +170,7 @@ def test_person_probability_is_the_softmax_person_channel():
     into half-resolution work, sigmoid(l1 - l0) for the softmax) computes the model's own numbers, borders
     included, for any weights."""
     import torch
+
     from portraitnet.training.inference_graph import PersonProbability
     from portraitnet.training.model import PortraitNet
     torch.manual_seed(0)
@@ -192,7 +192,8 @@ def test_person_probability_is_the_softmax_person_channel():
 def test_mediapipe_runner_when_mediapipe_is_somewhere():
     import os
 
-    from portraitnet.evaluation.mediapipe_runner import find_mediapipe_python, mediapipe_latency, mediapipe_probabilities
+    from portraitnet.evaluation.mediapipe_runner import (find_mediapipe_python, mediapipe_latency,
+                                                         mediapipe_probabilities)
     python = find_mediapipe_python(os.environ.get("MEDIAPIPE_PYTHON"))
     if python is None:
         pytest.skip("MediaPipe not installed (optional): set MEDIAPIPE_PYTHON to a Python that has it")

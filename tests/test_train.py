@@ -10,7 +10,7 @@ import torch
 
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.train import build_datasets, read_log, training_split, train
+from portraitnet.training.train import build_datasets, read_log, train, training_split
 
 pytestmark = pytest.mark.slow
 

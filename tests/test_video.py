@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from portraitnet.evaluation.benchmark import static_clip
 from portraitnet.cli.main import main
+from portraitnet.evaluation.benchmark import static_clip
 from portraitnet.inference.imageio import load_rgb
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.inference.video import FrameEffect, TemporalSmoother, VideoError, flicker, process_video

@@ -16,10 +16,10 @@ import json
 import logging
 from pathlib import Path
 
-from portraitnet.training.checkpoint import load_checkpoint
-from portraitnet.training.config import TrainConfig
 from portraitnet.evaluation.evaluate import evaluate
 from portraitnet.evaluation.robustness import VARIANTS
+from portraitnet.training.checkpoint import load_checkpoint
+from portraitnet.training.config import TrainConfig
 from portraitnet.training.train import train
 
 STUDIES: dict[str, dict[str, dict]] = {

@@ -15,9 +15,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from portraitnet.evaluation.evaluate import evaluate
 from portraitnet.training.average import average_weights
 from portraitnet.training.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
-from portraitnet.evaluation.evaluate import evaluate
 
 
 def main() -> None:

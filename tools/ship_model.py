@@ -20,13 +20,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from portraitnet.evaluation.plots import plot_curves
+from portraitnet.files import write_bytes_atomic
 from portraitnet.inference.route import encode
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.checkpoint import load_checkpoint, load_model, model_payload, save_atomic
-from portraitnet.training.export import export_onnx
 from portraitnet.training.config import TrainConfig
-from portraitnet.files import write_bytes_atomic
-from portraitnet.evaluation.plots import plot_curves
+from portraitnet.training.export import export_onnx
 from portraitnet.training.train import read_log, training_split
 
 REPO = Path(__file__).resolve().parents[1]

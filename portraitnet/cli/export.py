@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..inference.segmenter import shipped_weights
     from ..training.checkpoint import load_model
     from ..training.export import export_onnx
-    from ..inference.segmenter import shipped_weights
     weights = args.weights or shipped_weights()
     model, payload = load_model(weights)
     size = args.input_size or int(payload["config"]["input_size"])
@@ -34,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
         if args.calibration is None:
             raise ValueError("--int8 needs --calibration FOLDER (portrait photos like the ones you will segment)")
-        from ..training.quantize import calibration_photos
         from ..inference.imageio import PHOTO_SUFFIXES
+        from ..training.quantize import calibration_photos
         if not args.calibration.is_dir():
             raise ValueError(f"{args.calibration}: not a folder of calibration photos")
         photos = calibration_photos(args.calibration, args.calibration_count)

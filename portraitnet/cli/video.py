@@ -39,6 +39,7 @@ class Preview:
 
     def __init__(self, title: str) -> None:
         import tkinter
+
         from PIL import ImageTk  # noqa: F401  (fails early if Pillow lacks Tk support)
         self.root = tkinter.Tk()
         self.root.title(title)

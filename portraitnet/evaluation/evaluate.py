@@ -20,13 +20,13 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 
-from ..training.losses import edge_from_mask
-from ..training.checkpoint import load_model
-from ..training.data import DataError, Sample, list_samples, load_pair
-from .metrics import DatasetIoU, boundary_f_score, foreground_iou
-from ..training.model import PortraitNet
 from ..inference import route
 from ..inference.preprocess import letterbox_image, letterbox_mask
+from ..training.checkpoint import load_model
+from ..training.data import DataError, Sample, list_samples, load_pair
+from ..training.losses import edge_from_mask
+from ..training.model import PortraitNet
+from .metrics import DatasetIoU, boundary_f_score, foreground_iou
 from .robustness import VARIANTS, variant_pairs
 
 

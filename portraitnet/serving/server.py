@@ -23,6 +23,7 @@ from ..inference.imageio import ImageError, load_rgb
 from ..inference.route import FORMATS
 from ..inference.segmenter import Segmenter
 from ..inference.video import FrameEffect
+
 INSTALL_LINE = "pip install 'portraitnet[serve]'"
 
 

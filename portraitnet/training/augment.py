@@ -14,6 +14,7 @@ import numpy as np
 
 from ..inference.preprocess import PAD_VALUE
 
+
 @dataclass(frozen=True)
 class DeformationRanges:
     rotation_degrees: float = 45.0

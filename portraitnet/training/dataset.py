@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
 from .augment import DeformationRanges, random_deformation, random_texture
+from .data import Sample, load_pair
 from .losses import edge_from_mask
 from .photometric import random_photometric
-from .data import Sample, load_pair
-from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
 from .scenes import ASPECT_RATIOS, FramingRanges, canvas_size, random_placement, random_scene, reframe
 
 

