@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..inference.imageio import DEFAULT_MAX_PIXELS
+
 HELP = "Serve the API and the web page (photo and live webcam) on this machine."
 
 
@@ -15,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
     parser.add_argument("--threads", type=int)
     parser.add_argument("--max-body-mb", type=float, default=20.0, help="largest request body (MB)")
-    parser.add_argument("--max-pixels", type=int, default=50_000_000)
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
     parser.add_argument("--max-queue", type=int, default=8, help="requests admitted at once; more get 503")
 
 

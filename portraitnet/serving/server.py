@@ -19,7 +19,7 @@ from importlib import resources
 from typing import Any
 
 from ..inference import effects, route
-from ..inference.imageio import ImageError, load_rgb
+from ..inference.imageio import DEFAULT_MAX_PIXELS, ImageError, load_rgb
 from ..inference.route import FORMATS
 from ..inference.segmenter import Segmenter
 from ..inference.video import FrameEffect
@@ -30,7 +30,7 @@ INSTALL_LINE = "pip install 'portraitnet[serve]'"
 @dataclass
 class ServerSettings:
     max_body_bytes: int = 20 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     max_queue: int = 8  # requests admitted at once (running or waiting); more get 503
     workers: int = 1  # inferences running at once (the model already uses every core)
 
