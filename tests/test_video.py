@@ -36,6 +36,29 @@ def test_smoother_blends_with_the_previous_frame():
         TemporalSmoother(1.0)
 
 
+def test_uncertain_smoothing_leaves_confident_pixels_alone():
+    smoother = TemporalSmoother(0.5, "uncertain")
+    smoother(np.array([0.0, 0.0, 1.0], np.float32))
+    out = smoother(np.array([1.0, 0.5, 0.5], np.float32))
+    # sure now (1.0): follows at once; undecided (0.5): half the previous frame's value blended in
+    assert np.allclose(out, [1.0, 0.25, 0.75])
+    with pytest.raises(ValueError, match="smoothing mode"):
+        TemporalSmoother(0.5, "median")
+
+
+def test_a_scene_cut_starts_the_smoothing_afresh(segmenter):
+    from portraitnet.inference.video import SceneCut
+    photo = cv2.resize(load_rgb(SAMPLE), (160, 120))
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 3, photo.shape), 0, 255).astype(np.uint8)
+    other_shot = np.full_like(photo, 20)
+    detector = SceneCut()
+    assert [detector(frame) for frame in (photo, noisy, other_shot, other_shot)] == [False, False, True, False]
+    effect = FrameEffect(segmenter, "blur", smoothing=0.9)
+    effect.probability(photo)
+    after_cut = effect.probability(other_shot)
+    assert np.allclose(after_cut, segmenter.predict_arrays([other_shot])[0])  # no ghost of the person
+
+
 def test_smoothing_lowers_flicker_on_a_still_scene(clip, segmenter):
     measured = {}
     for strength in (0.0, 0.6):

@@ -25,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", help="for replace: an image file or a colour (#rrggbb, r,g,b, white...)")
     parser.add_argument("--smoothing", type=float, default=0.5,
                         help="temporal smoothing of the mask, 0 (off) to <1 (steadier, slower to follow); default 0.5")
+    parser.add_argument("--smoothing-mode", choices=("ema", "uncertain"), default="ema",
+                        help="ema: the same blend everywhere; uncertain: only pixels the model is unsure of lean on "
+                             "the previous frame (follows motion faster, flickers more); default ema")
     parser.add_argument("--blur-strength", type=float, default=0.03)
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
     background = load_background(args.background, [args.format], max_pixels=None)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads)
-    effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength)
+    effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode)
 
     on_frame = None
     if args.camera is not None and not args.no_preview:

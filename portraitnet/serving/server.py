@@ -216,7 +216,8 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
                 raise ValueError("expected a JSON object such as {\"format\": \"blur\"}")
             fmt = options.get("format", "blur")
             background = effects.parse_colour(options.get("background", "#00b140")) if fmt == "replace" else None
-            effect = FrameEffect(segmenter, fmt, background, float(options.get("smoothing", 0.5)))
+            effect = FrameEffect(segmenter, fmt, background, float(options.get("smoothing", 0.5)),
+                                 smoothing_mode=str(options.get("smoothing_mode", "ema")))
         except (ValueError, TypeError) as problem:
             await socket.send_text(json.dumps({"error": f"bad settings: {problem}"}))
             await socket.close(code=1003)
