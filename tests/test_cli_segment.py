@@ -168,3 +168,30 @@ def test_float_arrays_outside_0_to_1_are_refused_not_clipped():
     with pytest.raises(ImageError, match="float images must be in 0..1"):
         load_rgb(np.full((8, 8, 3), 200.0))
     assert load_rgb(np.full((8, 8, 3), 0.5))[0, 0, 0] == 128
+
+
+def test_main_person_keeps_the_subject_and_drops_the_person_behind(tmp_path):
+    photo = cv2.imread(str(SAMPLE))
+    canvas = np.full((400, 700, 3), 200, np.uint8)  # the subject, and a smaller person further back
+    canvas[50:400, 20:370] = cv2.resize(photo, (350, 350))
+    canvas[180:400, 450:670] = cv2.resize(photo, (220, 220))
+    cv2.imwrite(str(tmp_path / "two.png"), canvas)
+    assert main(["segment", str(tmp_path / "two.png"), "-o", str(tmp_path / "all"), "--no-progress"]) == 0
+    assert main(["segment", str(tmp_path / "two.png"), "-o", str(tmp_path / "main"), "--no-progress",
+                 "--main-person"]) == 0
+    everyone = cv2.imread(str(tmp_path / "all" / "two.png"), cv2.IMREAD_GRAYSCALE) >= 128
+    subject = cv2.imread(str(tmp_path / "main" / "two.png"), cv2.IMREAD_GRAYSCALE) >= 128
+    assert everyone[:, 450:].sum() > 5000 and subject[:, 450:].sum() == 0  # the one behind is gone
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(everyone.astype(np.uint8), 8)
+    largest = labels == 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
+    assert subject[largest].all()  # the subject stays, whole
+
+
+def test_keep_main_person_keeps_the_soft_edge_of_the_largest_region():
+    from portraitnet.inference.effects import keep_main_person
+    probability = np.zeros((100, 200), np.float32)
+    probability[20:80, 20:80] = 0.9  # the largest region
+    probability[20:80, 19] = 0.3  # its soft edge
+    probability[40:60, 150:170] = 0.8  # a smaller one
+    kept = keep_main_person(probability)
+    assert np.array_equal(kept[:, :100], probability[:, :100]) and not kept[:, 100:].any()

@@ -79,6 +79,7 @@ def test_bad_parameters(client):
     assert "unknown format" in client.post("/api/segment?format=sepia", **upload).json()["error"]
     assert "needs background_color" in client.post("/api/segment?format=replace", **upload).json()["error"]
     assert "not a colour" in client.post("/api/segment?format=replace&background_color=nope", **upload).json()["error"]
+    assert client.post("/api/segment?main_person=true", **upload).status_code == 200
     for bad in ("2", "0", "abc"):  # out of range, or not a number: the documented {"error": ...} body, not 422
         response = client.post(f"/api/segment?threshold={bad}", **upload)
         assert response.status_code == 400 and "threshold" in response.json()["error"], response.text

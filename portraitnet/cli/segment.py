@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--background", help="for replace: an image file or a colour (#rrggbb, r,g,b, white...)")
     parser.add_argument("--threshold", type=float, help="binarise at this probability (default: soft mask)")
     parser.add_argument("--blur-strength", type=float, default=0.03, help="blur sigma as a fraction of the longer side")
+    parser.add_argument("--main-person", action="store_true",
+                        help="keep only the largest person region (the subject, not the people behind)")
     parser.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     parser.add_argument("--weights", type=Path, help="a .onnx or .pt model (default: the shipped model)")
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.output}: exists and is not a folder (-o names the output folder)")
     if args.inputs != ["-"] and args.output is None:
         raise ValueError("-o/--output is required (a folder) unless the input is -")
-    look = route.Look(args.threshold, args.blur_strength, load_background(args.background, formats, args.max_pixels))
+    look = route.Look(args.threshold, args.blur_strength, load_background(args.background, formats, args.max_pixels),
+                      args.main_person)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels)
 
     if args.inputs == ["-"]:

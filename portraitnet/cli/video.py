@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ema: the same blend everywhere; uncertain: only pixels the model is unsure of lean on "
                              "the previous frame (follows motion faster, flickers more); default ema")
     parser.add_argument("--blur-strength", type=float, default=0.03)
+    parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
     parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
@@ -87,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
     background = load_background(args.background, [args.format], max_pixels=None)
     segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads)
-    effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode)
+    effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode,
+                         args.main_person)
 
     on_frame = None
     if args.camera is not None and not args.no_preview:

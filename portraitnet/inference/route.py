@@ -37,11 +37,13 @@ def check_formats(formats: Sequence[str]) -> list[str]:
 @dataclass(frozen=True)
 class Look:
     """How the outputs are drawn from the probability: a hard mask at `threshold` (None: soft), the blur's sigma as a
-    fraction of the longer side, and the replacement background (an RGB image or an (r, g, b) colour)."""
+    fraction of the longer side, the replacement background (an RGB image or an (r, g, b) colour), and whether only
+    the main (largest) person region is kept."""
 
     threshold: float | None = None
     blur_strength: float = 0.03
     background: Background | None = None
+    main_person: bool = False
 
     def __post_init__(self) -> None:
         if self.threshold is not None and not 0 < self.threshold < 1:
@@ -88,6 +90,8 @@ def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
 
 def render(fmt: str, rgb: np.ndarray | None, probability: np.ndarray, look: Look = Look()) -> np.ndarray:
     """One format's uint8 array: a grey mask, an RGBA cut-out, or an RGB effect (the effects need the photo)."""
+    if look.main_person:
+        probability = effects.keep_main_person(probability)
     if look.threshold is not None:
         probability = (probability >= look.threshold).astype(np.float32)
     if fmt == "mask":

@@ -165,15 +165,17 @@ class Segmenter:
         rgb = load_rgb(image, self.max_pixels)
         return like_input(route.render(fmt, rgb, self.predict(image), look), image)
 
-    def cutout(self, image: ImageInput) -> Any:
-        return self._effect("cutout", image, Look())
+    def cutout(self, image: ImageInput, main_person: bool = False) -> Any:
+        return self._effect("cutout", image, Look(main_person=main_person))
 
-    def blur_background(self, image: ImageInput, strength: float = 0.03) -> Any:
-        return self._effect("blur", image, Look(blur_strength=strength))
+    def blur_background(self, image: ImageInput, strength: float = 0.03, main_person: bool = False) -> Any:
+        return self._effect("blur", image, Look(blur_strength=strength, main_person=main_person))
 
-    def replace_background(self, image: ImageInput, background: ImageInput | tuple[int, int, int] | str) -> Any:
-        """background: an image (scaled to cover) or a colour ((r, g, b), '#rrggbb', 'r,g,b', 'white'...)."""
-        return self._effect("replace", image, Look(background=self.background(background)))
+    def replace_background(self, image: ImageInput, background: ImageInput | tuple[int, int, int] | str,
+                           main_person: bool = False) -> Any:
+        """background: an image (scaled to cover) or a colour ((r, g, b), '#rrggbb', 'r,g,b', 'white'...).
+        main_person keeps only the largest person region (the subject, not the people behind)."""
+        return self._effect("replace", image, Look(background=self.background(background), main_person=main_person))
 
     def background(self, background: ImageInput | tuple[int, int, int] | str) -> Background:
         """A replacement background: an image file, bytes, PIL image or array, or a colour."""

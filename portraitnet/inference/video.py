@@ -98,6 +98,7 @@ class FrameEffect:
     smoothing: float = 0.5
     blur_strength: float = 0.03
     smoothing_mode: str = "ema"
+    main_person: bool = False
 
     def __post_init__(self) -> None:
         if self.effect not in VIDEO_FORMATS:
@@ -120,7 +121,8 @@ class FrameEffect:
             if self._cover is None or self._cover.shape[:2] != rgb.shape[:2]:
                 self._cover = effects.cover(background, rgb.shape[1], rgb.shape[0])
             background = self._cover
-        return route.render(self.effect, rgb, self.probability(rgb), Look(None, self.blur_strength, background))
+        return route.render(self.effect, rgb, self.probability(rgb),
+                            Look(None, self.blur_strength, background, self.main_person))
 
 
 def open_capture(source: str | int) -> cv2.VideoCapture:

@@ -147,6 +147,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         background_color: str | None = Query(None, description="for replace: #rrggbb, r,g,b or a name"),
         threshold: float | None = Query(None, description="binarise the mask at this probability, 0..1 "
                                                           "exclusive (default: soft)"),
+        main_person: bool = Query(False, description="keep only the largest person region"),
     ) -> Response:
         if format not in FORMATS:
             return error(400, f"unknown format {format!r}: choose from {', '.join(FORMATS)}")
@@ -189,7 +190,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
             except (ImageError, ValueError) as problem:
                 return error(400, str(problem))
         try:
-            look = route.Look(threshold, background=background)
+            look = route.Look(threshold, background=background, main_person=main_person)
         except ValueError as problem:
             return error(400, str(problem))
         try:
