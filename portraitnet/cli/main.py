@@ -6,13 +6,13 @@ import argparse
 import logging
 import sys
 
-from . import benchmark, check_data, evaluate, export, segment, serve, train, video
+from . import benchmark, check_data, evaluate, export, segment, segment_dataset, serve, train, video
 
 # modules of the extras, for a message that says which to install
-TRAINING_MODULES = {"torch": "train", "matplotlib": "train", "h5py": "train", "onnx": "train", "fastapi": "serve",
-                    "uvicorn": "serve"}
-SUBCOMMANDS = {"segment": segment, "video": video, "serve": serve, "train": train, "evaluate": evaluate, "check-data": check_data,
-               "export": export, "benchmark": benchmark}
+EXTRA_MODULES = {"torch": "train", "matplotlib": "train", "h5py": "train", "onnx": "train", "fastapi": "serve",
+                    "uvicorn": "serve", "ray": "ray"}
+SUBCOMMANDS = {"segment": segment, "segment-dataset": segment_dataset, "video": video, "serve": serve, "train": train,
+               "evaluate": evaluate, "check-data": check_data, "export": export, "benchmark": benchmark}
 
 
 class _CurrentStdoutHandler(logging.StreamHandler):
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except ModuleNotFoundError as error:
-        extra = TRAINING_MODULES.get(error.name or "")
+        extra = EXTRA_MODULES.get(error.name or "")
         hint = f": {args.command} needs it, pip install 'portraitnet[{extra}]'" if extra else ""
         print(f"portraitnet {args.command}: error: {error}{hint}", file=sys.stderr)
         return 2

@@ -1,0 +1,55 @@
+"""`portraitnet segment-dataset SOURCE -o OUT`: a folder or bucket of photos on a Ray cluster (the `ray` extra).
+
+SOURCE and OUT are folders or URIs that pyarrow reads (s3://bucket/photos, gs://...). Outputs are named as by
+`segment`; OUT/manifest.jsonl has one row per photo (input, outputs, status, error), so running the command again
+skips what is done and retries what failed. The exit code is 1 when any photo failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..inference.imageio import DEFAULT_MAX_PIXELS
+from ..inference.route import FORMATS
+
+HELP = "Segment a folder or bucket of photos on a Ray cluster, with a manifest that makes re-runs resume."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("source", help="a folder or URI of photos (searched recursively)")
+    parser.add_argument("-o", "--output", required=True, help="the output folder or URI")
+    parser.add_argument("-f", "--format", default="mask", help=f"one or more of {','.join(FORMATS)}, comma-separated")
+    parser.add_argument("--background", help="for replace: an image file or a colour")
+    parser.add_argument("--threshold", type=float, help="binarise at this probability (default: soft mask)")
+    parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
+    parser.add_argument("--weights", type=Path, help="a .onnx model (default: the shipped model)")
+    parser.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else a local one)")
+    parser.add_argument("--actors", type=int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
+    parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads of each actor's session")
+    parser.add_argument("--gpus-per-actor", type=float, default=0.0)
+    parser.add_argument("--batch-size", type=int, default=16, help="photos per forward pass")
+    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..inference.ray_segment import segment_dataset
+    from ..inference.route import Look
+    from .segment import load_background, parse_formats
+
+    formats = parse_formats(args.format)
+    look = Look(args.threshold, background=load_background(args.background, formats, args.max_pixels),
+                main_person=args.main_person)
+    if args.address:
+        import ray
+        ray.init(address=args.address)
+    report = segment_dataset(args.source, args.output, formats, look, str(args.weights) if args.weights else None,
+                             args.actors, args.batch_size, args.threads_per_actor, args.gpus_per_actor, args.max_pixels)
+    print(f"{report.photos} photos: {report.skipped} done before, {report.done} done now, "
+          f"{len(report.failures)} failed; manifest: {args.output}/manifest.jsonl")
+    for path, error in report.failures:
+        print(f"  {error or path}", file=sys.stderr)
+    return 1 if report.failures else 0

@@ -1,0 +1,178 @@
+"""Millions of photos on a Ray cluster: the same inference route as one photo, in a pool of Ray Data actors.
+
+Each actor holds one ONNX Runtime session and takes batches of photos: read (through pyarrow's file systems, so
+local folders, s3:// and gs:// alike), predict, render, encode, write beside the others. A manifest
+(`manifest.jsonl` in the output folder: input, outputs, status, error) records every photo, so a re-run skips what
+is done and retries what failed. An unreadable photo is a failed row, never a failed job; an actor that dies is
+restarted by Ray and its batch retried. Needs the `ray` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import route
+from .batch import OUTPUT_NAMES
+from .imageio import DEFAULT_MAX_PIXELS, PHOTO_SUFFIXES, ImageError
+from .route import Look
+
+MANIFEST = "manifest.jsonl"
+INSTALL_LINE = "pip install 'portraitnet[ray]'"
+
+
+@dataclass
+class DatasetReport:
+    """Photos found, skipped as done by an earlier run, done now, and the failed rows (input and error)."""
+
+    photos: int = 0
+    skipped: int = 0
+    done: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def file_system(uri: str) -> tuple[Any, str]:
+    """pyarrow's file system for a folder path or URI, and the path inside it."""
+    from pyarrow import fs
+    if "://" not in uri:
+        return fs.LocalFileSystem(), os.path.abspath(uri)
+    return fs.FileSystem.from_uri(uri)
+
+
+def list_photos(source: str, recursive: bool = True) -> list[tuple[str, str]]:
+    """(path inside the source's file system, output stem relative to the output folder) for every photo."""
+    from pyarrow import fs
+    system, root = file_system(source)
+    info = system.get_file_info(root)
+    if info.type == fs.FileType.NotFound:
+        raise ValueError(f"{source}: no such folder")
+    if info.type == fs.FileType.File:
+        return [(root, PurePosixPath(root).stem)]
+    found = system.get_file_info(fs.FileSelector(root, recursive=recursive))
+    photos = sorted(f.path for f in found if f.type == fs.FileType.File
+                    and PurePosixPath(f.path).suffix.lower() in PHOTO_SUFFIXES)
+    return [(path, str(PurePosixPath(path).relative_to(root).with_suffix(""))) for path in photos]
+
+
+def read_manifest(out: str) -> dict[str, dict[str, Any]]:
+    """The rows of an earlier run, by input; none when there was none."""
+    system, root = file_system(out)
+    try:
+        with system.open_input_stream(f"{root}/{MANIFEST}") as stream:
+            lines = stream.read().decode().splitlines()
+    except (FileNotFoundError, OSError):
+        return {}
+    return {row["input"]: row for row in map(json.loads, filter(None, lines))}
+
+
+def write_manifest(out: str, rows: Sequence[dict[str, Any]]) -> None:
+    system, root = file_system(out)
+    system.create_dir(root, recursive=True)
+    data = "".join(json.dumps(row) + "\n" for row in sorted(rows, key=lambda r: r["input"])).encode()
+    temporary = f"{root}/.{MANIFEST}.tmp"
+    with system.open_output_stream(temporary) as stream:
+        stream.write(data)
+    system.move(temporary, f"{root}/{MANIFEST}")  # a rename on local disks: never half a manifest
+
+
+class SegmentWorker:
+    """One Ray actor: a Segmenter loaded once, then batches of photos through the inference route."""
+
+    def __init__(self, source: str, out: str, formats: Sequence[str], look: Look, weights: str | None,
+                 threads: int | None, max_pixels: int | None) -> None:
+        from .segmenter import Segmenter
+        self.segmenter = Segmenter(weights, threads=threads, max_pixels=max_pixels)
+        self.source_fs, _ = file_system(source)
+        self.out_fs, self.out_root = file_system(out)
+        self.formats = list(formats)
+        self.look = look
+        self.max_pixels = max_pixels
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        inputs, stems = list(batch["input"]), list(batch["relative"])
+        rows: list[dict[str, Any]] = [{"input": path, "outputs": [], "status": "ok", "error": ""} for path in inputs]
+        views: dict[int, tuple[bytes, np.ndarray, tuple[int, int]]] = {}
+        for index, path in enumerate(inputs):
+            try:
+                with self.source_fs.open_input_file(path) as stream:
+                    data = stream.read()
+                rgb, size = route.model_view(data, self.segmenter.input_size, self.max_pixels, name=path)
+                views[index] = (data, rgb, size)
+            except (ImageError, OSError) as error:
+                rows[index].update(status="failed", error=str(error) if isinstance(error, ImageError)
+                                   else f"{path}: cannot read ({error})")
+        order = sorted(views)
+        probabilities = self.segmenter.predict_arrays([views[i][1] for i in order], [views[i][2] for i in order])
+        for index, probability in zip(order, probabilities):
+            try:
+                encoded = route.outputs(views[index][0], probability, self.formats, self.look, self.max_pixels,
+                                        name=inputs[index])
+                relative = PurePosixPath(stems[index])
+                for fmt in self.formats:
+                    name = OUTPUT_NAMES[fmt].format(stem=relative.name)
+                    target = str(PurePosixPath(self.out_root, relative.parent, name))
+                    self._write(target, encoded[fmt])
+                    rows[index]["outputs"].append(target)
+            except (ImageError, OSError) as error:
+                rows[index].update(status="failed", error=str(error))
+        return {key: [row[key] for row in rows] for key in ("input", "outputs", "status", "error")}
+
+    def _write(self, target: str, data: bytes) -> None:
+        """Whole files only: written under a temporary name, then renamed (a move, on object stores)."""
+        parent = str(PurePosixPath(target).parent)
+        self.out_fs.create_dir(parent, recursive=True)
+        temporary = f"{parent}/.{PurePosixPath(target).name}.tmp"
+        with self.out_fs.open_output_stream(temporary) as stream:
+            stream.write(data)
+        self.out_fs.move(temporary, target)
+
+
+def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), look: Look = Look(),
+                    weights: str | None = None, actors: int | None = None, batch_size: int = 16,
+                    threads_per_actor: int = 1, gpus_per_actor: float = 0,
+                    max_pixels: int | None = DEFAULT_MAX_PIXELS, worker: type = SegmentWorker) -> DatasetReport:
+    """Segment every photo under `source` (a folder or a URI) into `out` on the Ray cluster this process is
+    connected to (ray.init() first; a local one is started otherwise). Photos marked done in `out`'s manifest are
+    skipped; failed ones are tried again."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError(f"segmenting on Ray needs Ray Data: {INSTALL_LINE}") from None
+    formats = route.check_formats(formats)
+    if batch_size < 1 or threads_per_actor < 1:
+        raise ValueError("batch size and threads per actor must be at least 1")
+    photos = list_photos(source)
+    if not photos:
+        raise ValueError(f"{source}: no photos ({', '.join(sorted(PHOTO_SUFFIXES))})")
+    earlier = read_manifest(out)
+    done = {path for path, row in earlier.items() if row["status"] == "ok"}
+    todo = [(path, stem) for path, stem in photos if path not in done]
+    report = DatasetReport(photos=len(photos), skipped=len(photos) - len(todo))
+    rows = [row for path, row in earlier.items() if path in done]
+    if todo:
+        if not ray.is_initialized():
+            ray.init()
+        actors = actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads_per_actor))
+        dataset = ray.data.from_items([{"input": path, "relative": stem} for path, stem in todo],
+                                      override_num_blocks=max(1, min(len(todo) // batch_size, 64 * actors)))
+        # Ray Data replaces an actor that dies and runs its batch again (its default; the tests kill one)
+        results = dataset.map_batches(
+            worker, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
+            num_cpus=threads_per_actor, num_gpus=gpus_per_actor,
+            fn_constructor_kwargs=dict(source=source, out=out, formats=formats, look=look, weights=weights,
+                                       threads=threads_per_actor, max_pixels=max_pixels))
+        for row in results.iter_rows():
+            row = {"input": row["input"], "outputs": list(row["outputs"]), "status": row["status"],
+                   "error": row["error"]}
+            rows.append(row)
+            if row["status"] == "ok":
+                report.done += 1
+            else:
+                report.failures.append((row["input"], row["error"]))
+    write_manifest(out, rows)
+    return report
