@@ -123,8 +123,10 @@ def test_benchmark_command_prints_every_figure(tmp_path, capsys):
     for name in ("a.jpg", "b.jpg"):
         shutil.copy(SAMPLE, folder / name)
     report = tmp_path / "bench.json"
-    assert main(["benchmark", "--repeats", "3", "--folder", str(folder), "--int8", "--json", str(report)]) == 0
+    assert main(["benchmark", "--repeats", "3", "--folder", str(folder), "--int8", "--busy", "--json",
+                 str(report)]) == 0
     printed = capsys.readouterr().out
+    assert "onnx, busy, no spinning (default)" in printed and "onnx, idle, spinning" in printed
     assert "torch (224px)" in printed and "frames/s" in printed and "flicker" in printed
     assert "onnx int8 (224px)" in printed
     assert "segment 2 images" in printed

@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe==0.10.14, to time it beside ours")
     parser.add_argument("--int8", action="store_true",
                         help="also time the model quantised to int8 (calibrated on 64 photos of --folder)")
+    parser.add_argument("--busy", action="store_true",
+                        help="also time ONNX Runtime with and without spinning threads beside CPU-bound processes")
     parser.add_argument("--json", type=Path, help="also write the figures here")
 
 
@@ -25,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.benchmark import run_benchmark
     sample = args.sample or Path(__file__).resolve().parents[2] / "examples" / "astronaut.jpg"
     report = run_benchmark(args.weights, args.threads, args.repeats, args.folder,
-                           sample if sample.is_file() else None, args.mediapipe_python, args.int8)
+                           sample if sample.is_file() else None, args.mediapipe_python, args.int8, args.busy)
     print(f"threads: {report['threads']}")
     latency = report["latency"]
     reference = next((row["median_ms"] for name, row in latency.items() if name.startswith("mediapipe")), None)
@@ -34,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
     for name, row in latency.items():
         ratio = f" {row['median_ms'] / reference:12.2f}" if reference else ""
         print(f"  {name:<32} {row['median_ms']:10.2f} {row['p90_ms']:8.2f}{ratio}")
+    if "busy" in report:
+        print(f"beside {report['threads']} CPU-bound processes (idle rows for comparison):")
+        for name, row in report["busy"].items():
+            print(f"  {name:<52} {row['median_ms']:10.2f} {row['p90_ms']:8.2f}")
     if "video" in report:
         v = report["video"]
         print(f"video 640x480 with blur ({v['video_backend']}): {v['video_640x480_blur_fps']:.1f} frames/s")

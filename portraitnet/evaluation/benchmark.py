@@ -4,11 +4,14 @@ Segmentation beside ours when it is installed (here or in a Python given by medi
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -47,6 +50,30 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
                 del segmenter  # one ONNX Runtime session at a time: two spin against each other on few cores
                 quantised = Segmenter(int8, threads=threads)
                 results[f"onnx int8 ({quantised.input_size}px)"] = time_segmenter(quantised, repeats)
+    return results
+
+
+@contextlib.contextmanager
+def busy_neighbours(count: int) -> Iterator[None]:
+    """`count` CPU-bound processes running beside the timing, as other programs do beside a video call."""
+    neighbours = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        time.sleep(0.5)
+        yield
+    finally:
+        for process in neighbours:
+            process.kill()
+            process.wait()
+
+
+def spinning_latency(weights: Path | None, threads: int, repeats: int) -> dict[str, dict[str, float]]:
+    """ONNX Runtime with and without spinning threads, on an idle machine and beside `threads` busy processes."""
+    results = {}
+    for busy in (0, threads):
+        with busy_neighbours(busy):
+            for spin in (False, True):
+                name = f"onnx, {'busy' if busy else 'idle'}, {'spinning' if spin else 'no spinning (default)'}"
+                results[name] = time_segmenter(Segmenter(weights, threads=threads, spin=spin), repeats)
     return results
 
 
@@ -108,8 +135,9 @@ def folder_throughput(folder: Path, weights: Path | None, threads: int) -> dict[
 
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
                   folder: Path | None = None, sample: Path | None = None,
-                  mediapipe_python: str | None = None, int8: bool = False) -> dict[str, Any]:
-    """int8=True also quantises the model (calibrated on 64 photos of `folder`) and times it in the same run."""
+                  mediapipe_python: str | None = None, int8: bool = False, busy: bool = False) -> dict[str, Any]:
+    """int8=True also quantises the model (calibrated on 64 photos of `folder`) and times it in the same run;
+    busy=True also times ONNX Runtime (and MediaPipe) beside as many CPU-bound processes as threads."""
     from ..inference.imageio import load_rgb
     from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
@@ -124,6 +152,11 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     python = find_mediapipe_python(mediapipe_python)
     if python is not None:
         report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
+    if busy:
+        report["busy"] = spinning_latency(weights, threads, repeats)
+        if python is not None:
+            with busy_neighbours(threads):
+                report["busy"]["mediapipe selfie (256px), busy"] = mediapipe_latency(python, repeats)
     if sample is not None:
         report["video"] = video_figures(weights, threads, load_rgb(sample))
     if folder is not None:

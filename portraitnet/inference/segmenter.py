@@ -51,10 +51,15 @@ def onnxruntime_available() -> bool:
 
 
 class OnnxBackend:
-    def __init__(self, path: Path, threads: int | None) -> None:
+    """An ONNX Runtime session. Its threads wait without spinning unless asked: spinning wins ~8% on an idle machine
+    and loses 1.4-2x when other programs want the same cores (a video call beside a browser), so off by default
+    (`portraitnet benchmark --busy` measures both)."""
+
+    def __init__(self, path: Path, threads: int | None, spin: bool = False) -> None:
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -94,10 +99,12 @@ class Segmenter:
     backend: "onnx" (ONNX Runtime), "torch", or "auto": ONNX Runtime, or torch for a .pt that cannot be exported.
     threads: CPU threads for inference (None: the runtime's default).
     max_pixels: larger inputs are refused before decoding (decompression bombs).
+    spin: let ONNX Runtime's idle threads spin (a little faster on an idle machine, much slower on a busy one).
     """
 
     def __init__(self, weights: str | Path | None = None, backend: str = "auto", threads: int | None = None,
-                 input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+                 input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+                 spin: bool = False) -> None:
         if backend not in ("auto", "torch", "onnx"):
             raise ValueError(f"backend must be auto, torch or onnx, got {backend!r}")
         if weights is None:
@@ -113,7 +120,7 @@ class Segmenter:
         if path.suffix == ".onnx":
             if backend == "torch":
                 raise ValueError(f"{path}: an ONNX file runs on ONNX Runtime (backend 'onnx' or 'auto')")
-            self._use_onnx(path, threads)
+            self._use_onnx(path, threads, spin)
         else:
             if not module_available("torch"):
                 raise ImportError(f"{path}: a .pt model needs torch ({TRAIN_EXTRA}); "
@@ -128,16 +135,16 @@ class Segmenter:
                 self.backend_name = "torch"
                 self._model: route.Model = TorchBackend(model, threads)
             else:
-                self._use_onnx(exported_onnx(model, path, size), threads)
+                self._use_onnx(exported_onnx(model, path, size), threads, spin)
         self.input_size = input_size or (self._model.input_size() if isinstance(self._model, OnnxBackend)
                                          else size)  # type: ignore[possibly-undefined]
 
-    def _use_onnx(self, path: Path, threads: int | None) -> None:
+    def _use_onnx(self, path: Path, threads: int | None, spin: bool) -> None:
         if not onnxruntime_available():
             raise ImportError("ONNX Runtime is missing: pip install onnxruntime")
         self.backend_name = "onnx"
         self.onnx_path = path
-        self._model = OnnxBackend(path, threads)
+        self._model = OnnxBackend(path, threads, spin)
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The network alone: a normalised (B, 3, S, S) float32 batch -> person probability (B, S, S)."""
