@@ -117,34 +117,38 @@ class Segmenter:
         self.weights = path
         self.max_pixels = max_pixels
         self.onnx_path: Path | None = None
-        if path.suffix == ".onnx":
+        if path.suffix.lower() == ".onnx":
             if backend == "torch":
                 raise ValueError(f"{path}: an ONNX file runs on ONNX Runtime (backend 'onnx' or 'auto')")
             self._use_onnx(path, threads, spin)
+            self.input_size = input_size or self._model.input_size()
         else:
-            if not module_available("torch"):
-                raise ImportError(f"{path}: a .pt model needs torch ({TRAIN_EXTRA}); "
-                                  "or use the shipped model or an exported .onnx")
-            from ..training.checkpoint import load_model
-            model, payload = load_model(path)
-            size = input_size or int(payload["config"]["input_size"])
-            exportable = onnxruntime_available() and module_available("onnx")
-            if backend == "onnx" and not exportable:
-                raise ImportError(f"backend 'onnx' for {path} needs onnx to export it ({TRAIN_EXTRA})")
-            if backend == "torch" or not exportable:
-                self.backend_name = "torch"
-                self._model: route.Model = TorchBackend(model, threads)
-            else:
-                self._use_onnx(exported_onnx(model, path, size), threads, spin)
-        self.input_size = input_size or (self._model.input_size() if isinstance(self._model, OnnxBackend)
-                                         else size)  # type: ignore[possibly-undefined]
+            self._use_checkpoint(path, backend, threads, input_size, spin)
 
     def _use_onnx(self, path: Path, threads: int | None, spin: bool) -> None:
         if not onnxruntime_available():
             raise ImportError("ONNX Runtime is missing: pip install onnxruntime")
         self.backend_name = "onnx"
         self.onnx_path = path
-        self._model = OnnxBackend(path, threads, spin)
+        self._model: Any = OnnxBackend(path, threads, spin)
+
+    def _use_checkpoint(self, path: Path, backend: str, threads: int | None, input_size: int | None,
+                        spin: bool) -> None:
+        """A .pt model: on ONNX Runtime through a cached export when onnx is installed, else on torch."""
+        if not module_available("torch"):
+            raise ImportError(f"{path}: a .pt model needs torch ({TRAIN_EXTRA}); "
+                              "or use the shipped model or an exported .onnx")
+        from ..training.checkpoint import load_model
+        model, payload = load_model(path)
+        self.input_size = input_size or int(payload["config"]["input_size"])
+        exportable = onnxruntime_available() and module_available("onnx")
+        if backend == "onnx" and not exportable:
+            raise ImportError(f"backend 'onnx' for {path} needs onnx to export it ({TRAIN_EXTRA})")
+        if backend == "torch" or not exportable:
+            self.backend_name = "torch"
+            self._model = TorchBackend(model, threads)
+        else:
+            self._use_onnx(exported_onnx(model, path, self.input_size), threads, spin)
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The network alone: a normalised (B, 3, S, S) float32 batch -> person probability (B, S, S)."""
