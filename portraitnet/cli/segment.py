@@ -15,7 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..inference.batch import OUTPUT_NAMES
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
 
