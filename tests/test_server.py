@@ -104,7 +104,8 @@ def test_openapi_schema_describes_the_api(client):
     schema = client.get("/openapi.json").json()
     segment = schema["paths"]["/api/segment"]["post"]
     assert set(segment["requestBody"]["content"]) >= {"multipart/form-data", "image/jpeg", "image/png"}
-    assert {p["name"] for p in segment["parameters"]} == {"format", "output", "background_color", "threshold"}
+    assert {p["name"] for p in segment["parameters"]} == {"format", "output", "background_color", "threshold",
+                                                         "main_person"}
     assert {"200", "400", "413", "415", "503"} <= set(segment["responses"])
     assert "/api/health" in schema["paths"]
 
