@@ -1,36 +1,51 @@
-"""The web page in a real browser: headless Chromium uploads a photo, then streams a fake webcam."""
+"""The web page in a real browser (headless Chromium): photos and a fake webcam, on the server and in the page
+itself on ONNX Runtime Web, whose masks must match Python's; and the page hosted as plain static files."""
 
+import base64
+import functools
+import http.server
 import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install 'portraitnet[serve]')")
 uvicorn = pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install 'portraitnet[serve]')")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
 
+from portraitnet.inference.imageio import load_rgb  # noqa: E402
 from portraitnet.inference.segmenter import Segmenter  # noqa: E402
 from portraitnet.serving.server import create_app  # noqa: E402
+from portraitnet.serving.site import web_runtime_installed, write_site  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get install chromium)")]
+needs_runtime = pytest.mark.skipif(not web_runtime_installed(), reason="ONNX Runtime Web not fetched beside the page "
+                                   "(python tools/fetch_web_runtime.py, needs npm)")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+SAMPLES = [REPO / "examples" / "astronaut.jpg"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server_url():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(Segmenter()), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Segmenter()), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -42,31 +57,128 @@ def server_url():
     thread.join(timeout=10)
 
 
+def write_y4m(path: Path, frames: int = 30, size: tuple[int, int] = (640, 480)) -> Path:
+    """A fake webcam recording for Chromium (--use-file-for-fake-video-capture): the sample person sliding across."""
+    width, height = size
+    person = cv2.resize(load_rgb(SAMPLES[0]), (height, height))
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for index in range(frames):
+            frame = np.full((height, width, 3), 90, np.uint8)
+            left = (width - height) * index // max(1, frames - 1)
+            frame[:, left:left + height] = person
+            out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
 @pytest.fixture(scope="module")
-def page(server_url, tmp_path_factory):
+def browser(tmp_path_factory):
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        context = browser.new_context()
-        context.grant_permissions(["camera"], origin=server_url)
-        page = context.new_page()
-        page.goto(server_url)
-        yield page
-        browser.close()
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
+        yield launched
+        launched.close()
 
 
-def test_upload_shows_all_four_results(page):
-    page.set_input_files("#file", str(REPO / "examples" / "astronaut.jpg"))
-    page.wait_for_function("document.getElementById('status').textContent.includes('done')", timeout=60_000)
+def open_page(browser, url):
+    """The page, ready (runtime and model loaded or found missing), and the list of requests it makes."""
+    context = browser.new_context()
+    context.grant_permissions(["camera"], origin=url)
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.ready === 'true'", timeout=120_000)
+    return page, requests
+
+
+def page_mask(page) -> np.ndarray:
+    """The mask the page shows, as a (H, W) uint8 array."""
+    data_url = page.eval_on_selector("figure[data-format=mask] img", """img => {
+        const canvas = document.createElement('canvas');
+        canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+        canvas.getContext('2d').drawImage(img, 0, 0);
+        return canvas.toDataURL('image/png');
+    }""")
+    png = np.frombuffer(base64.b64decode(data_url.split(",", 1)[1]), np.uint8)
+    return cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
+
+
+def upload(page, path: Path) -> str:
+    page.set_input_files("#file", str(path))
+    page.wait_for_function("/done|Error/.test(document.getElementById('status').textContent)", timeout=120_000)
+    return page.text_content("#status")
+
+
+def test_upload_to_the_server_shows_all_four_results(browser, server_url):
+    page, requests = open_page(browser, server_url)
+    page.select_option("#engine", "server")
+    assert "on the server" in upload(page, SAMPLES[0])
     for fmt in ("mask", "cutout", "blur", "replace"):
-        width = page.eval_on_selector(f"figure[data-format={fmt}] img", "img => img.naturalWidth")
-        assert width == 512, fmt
+        assert page.eval_on_selector(f"figure[data-format={fmt}] img", "img => img.naturalWidth") == 512, fmt
         assert page.get_attribute(f"figure[data-format={fmt}] a", "href").startswith("blob:")
+    assert sum("/api/segment" in url for url in requests) == 4
+    page.context.close()
 
 
-def test_live_webcam_mode_receives_processed_frames(page):
+@needs_runtime
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_the_page_segments_in_the_browser_as_python_does(browser, server_url, sample):
+    page, requests = open_page(browser, server_url)
+    assert page.input_value("#engine") == "browser", page.text_content("#engine-status")
+    assert "in this browser" in upload(page, sample)
+    for fmt in ("mask", "cutout", "blur", "replace"):
+        assert page.eval_on_selector(f"figure[data-format={fmt}] img", "img => img.naturalWidth") == 512, fmt
+    assert not any("/api/segment" in url or "/ws/" in url for url in requests)  # nothing left the page
+    python = Segmenter().predict(sample)
+    ours = page_mask(page).astype(np.float32) / 255
+    both, either = ((ours > 0.5) & (python > 0.5)).sum(), ((ours > 0.5) | (python > 0.5)).sum()
+    print(f"{sample.name}: IoU {both / either:.4f} with Python, max |difference| {np.abs(ours - python).max():.3f}, "
+          f"mean {np.abs(ours - python).mean():.4f}")
+    assert both / either >= 0.99
+    page.context.close()
+
+
+@needs_runtime
+def test_live_webcam_in_the_browser_reports_its_frame_rate(browser, server_url):
+    page, requests = open_page(browser, server_url)
     page.click("#tab-live")
     page.click("#start")
-    page.wait_for_function("document.getElementById('processed').naturalWidth > 0", timeout=60_000)
-    page.wait_for_function("parseFloat(document.getElementById('fps').textContent) > 0", timeout=30_000)
-    assert page.eval_on_selector("#processed", "img => img.naturalWidth") == 640
+    page.wait_for_function("parseFloat(document.getElementById('fps').dataset.average) > 0", timeout=60_000)
+    time.sleep(5)
+    fps = float(page.get_attribute("#fps", "data-average"))
+    size = page.eval_on_selector("#processed-canvas", "c => [c.width, c.height]")
+    print(f"in-browser live webcam (640x480, blur): {fps:.1f} frames/s")
+    assert size == [640, 480] and fps > 0
     page.click("#stop")
+    assert not any("/ws/" in url or "/api/segment" in url for url in requests)
+    page.context.close()
+
+
+def test_live_webcam_on_the_server_receives_processed_frames(browser, server_url):
+    page, _ = open_page(browser, server_url)
+    page.select_option("#engine", "server")
+    page.click("#tab-live")
+    page.click("#start")
+    page.wait_for_function("parseFloat(document.getElementById('fps').textContent) > 0", timeout=60_000)
+    # each answer replaces the image, so wait for one that has loaded rather than read it at a random moment
+    page.wait_for_function("document.getElementById('processed').naturalWidth === 640", timeout=30_000)
+    page.click("#stop")
+    page.context.close()
+
+
+@needs_runtime
+def test_the_page_works_as_static_files_with_no_python_server(browser, tmp_path):
+    site = write_site(tmp_path / "site", Segmenter().onnx_path)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page, _ = open_page(browser, f"http://127.0.0.1:{httpd.server_address[1]}/")
+        assert page.is_disabled("#engine option[value=server]")
+        assert "in this browser" in upload(page, SAMPLES[0])
+        page.context.close()
+    finally:
+        httpd.shutdown()

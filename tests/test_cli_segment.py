@@ -110,6 +110,13 @@ def test_export_then_segment_with_the_onnx_file(tmp_path, capsys):
     assert len(batch) == 3 and batch[2].shape == (512, 512)
 
 
+def test_the_input_size_a_model_was_exported_at_travels_in_the_onnx_file(tmp_path):
+    """Height and width are free in the graph, so the size the runtimes are fed by default is in its metadata."""
+    assert main(["export", "-o", str(tmp_path / "m256.onnx"), "--input-size", "256"]) == 0
+    segmenter = Segmenter(tmp_path / "m256.onnx")
+    assert segmenter.input_size == 256 and segmenter.predict(SAMPLE).shape == (512, 512)
+
+
 @pytest.mark.slow
 def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
     calibration = tmp_path / "calibration"

@@ -4,7 +4,7 @@ import torch
 
 from portraitnet.inference.preprocess import MEAN, PAD_VALUE, STD
 from portraitnet.training.data import list_samples
-from portraitnet.training.dataset import Augmentation, PortraitDataset
+from portraitnet.training.dataset import Augmentation, FramedBatches, PortraitDataset
 
 
 def test_evaluation_items_are_letterboxed_and_unchanged(synthetic_dataset):
@@ -41,3 +41,25 @@ def test_landscape_frames_are_letterboxed_into_the_square(synthetic_dataset):
         image = dataset[index]["image"]
         padded_rows += sum(torch.allclose(image[:, row, :], pad.expand(3, 64), atol=1e-5) for row in (0, 63))
     assert padded_rows > 0  # wide frames leave grey bands above and below
+
+
+def test_framed_batches_come_at_one_multiple_of_32_shape_each(synthetic_dataset):
+    """A framed batch's items share the shape of their frame (16:9 at 224 -> 224 x 128), and batch numbers, not
+    items, pick the frame; with probability 0 the batches are a plain BatchSampler's."""
+    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 224, augment=True,
+                              augmentation=Augmentation(composite_probability=0.5))
+    order = list(range(len(dataset)))
+    framed = FramedBatches(order, 3, probability=1.0, seed=1)
+    shapes = set()
+    for keys in framed:
+        items = [dataset[key] for key in keys]
+        assert len({item["image"].shape for item in items}) == 1
+        height, width = items[0]["image"].shape[1:]
+        assert height % 32 == 0 and width % 32 == 0 and (height, width) != (224, 224) and max(height, width) == 224
+        assert items[0]["mask"].shape == (height, width) and items[0]["mask"].any()
+        shapes.add((height, width))
+    assert (128, 224) in shapes or (192, 224) in shapes or (224, 128) in shapes or (224, 192) in shapes
+    plain = FramedBatches(order, 3, probability=0.0)
+    assert list(plain) == [[(i, None) for i in order[k:k + 3]] for k in range(0, len(order) - 2, 3)]
+    assert dataset[(0, None)]["image"].shape == (3, 224, 224)
+    assert torch.equal(dataset[(0, None)]["image"], dataset[0]["image"])

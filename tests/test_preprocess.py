@@ -62,3 +62,15 @@ def test_a_mask_survives_letterbox_and_back(height, width, size):
         assert back[:, : width // 2 - margin].all()
     if width // 2 + margin < width:
         assert not back[:, width // 2 + margin:].any()
+
+
+def test_fit_input_is_the_fitted_image_rounded_up_to_multiples_of_32():
+    box = Letterbox.fit(720, 1280, 224, fit=True)
+    assert (box.input_height, box.input_width, box.fitted_height, box.fitted_width) == (128, 224, 126, 224)
+    assert (box.top, box.left) == (1, 0)
+    assert Letterbox.fit(800, 600, 224, fit=True).input_width == 192  # 168 rounds up to 192
+    batch, boxes = prepare_batch([np.zeros((720, 1280, 3), np.uint8), np.zeros((800, 600, 3), np.uint8)], 224,
+                                 fit=True)
+    assert batch.shape == (2, 3, 224, 224)  # one shape per batch: the smallest that holds both
+    assert (boxes[0].top, boxes[1].left) == (49, 28)
+    assert prepare_batch([np.zeros((720, 1280, 3), np.uint8)] * 2, 224, fit=True)[0].shape == (2, 3, 128, 224)

@@ -110,10 +110,19 @@ def test_openapi_schema_describes_the_api(client):
     assert "/api/health" in schema["paths"]
 
 
-def test_page_and_static_files(client):
+def test_page_its_files_and_the_model_for_the_browser(client, segmenter):
     page = client.get("/")
     assert page.status_code == 200 and "Live webcam" in page.text
-    assert client.get("/static/app.js").status_code == 200
+    for name in ("app.js", "segment.js", "effects.js", "style.css"):
+        assert client.get(f"/{name}").status_code == 200, name
+    assert client.get("/model.onnx").json()["error"].endswith("on torch: no ONNX graph to send")
+    onnx_segmenter = Segmenter()
+    model = TestClient(create_app(onnx_segmenter)).get("/model.onnx")
+    assert model.status_code == 200 and model.content == onnx_segmenter.onnx_path.read_bytes()
+    # cross-origin isolation: ONNX Runtime Web gets threads in the page
+    assert page.headers["cross-origin-opener-policy"] == "same-origin"
+    assert page.headers["cross-origin-embedder-policy"] == "require-corp"
+    assert client.get("/api/nothing").status_code == 404
 
 
 
@@ -135,8 +144,8 @@ def test_a_real_path_traversal_request_gets_nothing(segmenter):
             if server.started:
                 break
             time.sleep(0.05)
-        for path in ("/static/../server.py", "/static/%2e%2e/server.py", "/static/..%2fserver.py",
-                     "/static/../../weights/model.json"):
+        for path in ("/../server.py", "/%2e%2e/server.py", "/..%2fserver.py", "/../../weights/model.json",
+                     "/ort/../../server.py"):
             with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
                 connection.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
                 answer = b""

@@ -33,13 +33,14 @@ def test_short_training_on_real_images_lowers_the_loss(eg1800, tmp_path):
     assert losses[-1] < 0.8 * losses[0], losses
 
 
-def test_resume_gives_the_same_state_as_an_uninterrupted_run(synthetic_dataset, tmp_path):
-    straight = tiny_config(synthetic_dataset, tmp_path / "straight", epochs=3)
+@pytest.mark.parametrize("recipe", [{}, {"framed_batch_probability": 1.0, "input_size": 96}])
+def test_resume_gives_the_same_state_as_an_uninterrupted_run(synthetic_dataset, tmp_path, recipe):
+    straight = tiny_config(synthetic_dataset, tmp_path / "straight", epochs=3, **recipe)
     train(straight, show_progress=False)
 
-    interrupted = tiny_config(synthetic_dataset, tmp_path / "resumed", epochs=1)
+    interrupted = tiny_config(synthetic_dataset, tmp_path / "resumed", epochs=1, **recipe)
     train(interrupted, show_progress=False)  # "killed" after epoch 1
-    resumed = tiny_config(synthetic_dataset, tmp_path / "resumed", epochs=3)
+    resumed = tiny_config(synthetic_dataset, tmp_path / "resumed", epochs=3, **recipe)
     train(resumed, resume=True, show_progress=False)
 
     a = load_checkpoint(tmp_path / "straight" / "last.pt")

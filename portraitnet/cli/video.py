@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..inference.segmenter import BACKENDS
+
 HELP = "Blur or replace the background of a video file or a webcam feed."
 
 
@@ -32,8 +34,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
-    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                        help="auto (ONNX Runtime), onnx, openvino (the openvino extra) or torch")
     parser.add_argument("--threads", type=int)
+    parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=False,
+                        help="run each photo at its own shape in multiples of 32 (a 16:9 frame as 224 x 128) instead "
+                             "of letterboxed into the square: faster for wide or tall photos")
     parser.add_argument("--no-preview", action="store_true", help="webcam: no window, only record")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -87,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.format != "cutout" and args.output.is_dir():
         raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
     background = load_background(args.background, [args.format], max_pixels=None)
-    segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads)
+    segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, fit_input=args.fit_input)
     effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode,
                          args.main_person)
 

@@ -39,7 +39,8 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
     results = {}
     is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
     # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
-    backends = ["onnx"] + ([] if is_onnx_file or not module_available("torch") else ["torch"])
+    backends = ["onnx"] + (["openvino"] if module_available("openvino") else []) + \
+        ([] if is_onnx_file or not module_available("torch") else ["torch"])
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
             segmenter = Segmenter(weights, backend=backend, threads=threads)

@@ -1,11 +1,14 @@
 """The one preprocessing path shared by training, evaluation and inference (NumPy and OpenCV only).
 
-An image is scaled so its longer side fits the square input, centred, padded with PAD_VALUE, then normalised.
+An image is scaled so its longer side equals the input size, centred, padded with PAD_VALUE, then normalised.
+The input is the size x size square, or with `fit` the image's own shape rounded up to multiples of 32 (a 16:9
+webcam frame at 224 runs as 224 x 128, not 224 x 224: the network takes any multiple of 32).
 `Letterbox` remembers the placement so a prediction can be mapped back to the original image size.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -18,11 +21,12 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
 
 @dataclass(frozen=True)
 class Letterbox:
-    """Where an original (height x width) image sits inside the size x size input."""
+    """Where an original (height x width) image sits inside the input_height x input_width input."""
 
     height: int
     width: int
-    size: int
+    input_height: int
+    input_width: int
     scale: float
     fitted_height: int
     fitted_width: int
@@ -30,14 +34,23 @@ class Letterbox:
     left: int
 
     @classmethod
-    def fit(cls, height: int, width: int, size: int) -> "Letterbox":
+    def fit(cls, height: int, width: int, size: int, fit: bool = False) -> "Letterbox":
+        """Longer side scaled to `size`; the input is size x size, or with `fit` the fitted image rounded up to
+        multiples of 32."""
         if size <= 0 or size % 32:
             raise ValueError(f"input size must be a positive multiple of 32, got {size}")
         scale = size / max(height, width)
         fitted_height = min(size, max(1, round(height * scale)))
         fitted_width = min(size, max(1, round(width * scale)))
-        return cls(height, width, size, scale, fitted_height, fitted_width,
-                   (size - fitted_height) // 2, (size - fitted_width) // 2)
+        box = cls(height, width, size, size, scale, fitted_height, fitted_width, 0, 0)
+        return box.placed(_multiple_of_32(fitted_height), _multiple_of_32(fitted_width)) if fit else \
+            box.placed(size, size)
+
+    def placed(self, input_height: int, input_width: int) -> "Letterbox":
+        """The same fitted image centred in an input of another shape (a batch's common one)."""
+        return Letterbox(self.height, self.width, input_height, input_width, self.scale, self.fitted_height,
+                         self.fitted_width, (input_height - self.fitted_height) // 2,
+                         (input_width - self.fitted_width) // 2)
 
     def matrix(self) -> np.ndarray:
         """2x3 affine taking original pixel coordinates to input coordinates (for cv2.warpAffine)."""
@@ -60,24 +73,31 @@ def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return (soft >= 0.5).astype(np.uint8)
 
 
-def pad_to_square(fitted: np.ndarray, box: Letterbox, value: int) -> np.ndarray:
-    bottom = box.size - box.fitted_height - box.top
-    right = box.size - box.fitted_width - box.left
+def _multiple_of_32(length: int) -> int:
+    return 32 * math.ceil(length / 32)
+
+
+def pad_to_input(fitted: np.ndarray, box: Letterbox, value: int) -> np.ndarray:
+    """The fitted image (or mask) placed in its input: pad around it with `value`."""
+    bottom = box.input_height - box.fitted_height - box.top
+    right = box.input_width - box.fitted_width - box.left
     return cv2.copyMakeBorder(fitted, box.top, bottom, box.left, right, cv2.BORDER_CONSTANT,
                               value=(value, value, value) if fitted.ndim == 3 else value)
 
 
-def letterbox_image(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """RGB uint8 (H, W, 3) -> (size, size, 3) uint8, fitted, centred and padded with PAD_VALUE."""
-    box = Letterbox.fit(image.shape[0], image.shape[1], size)
+def letterbox_image(image: np.ndarray, size: int, fit: bool = False) -> tuple[np.ndarray, Letterbox]:
+    """RGB uint8 (H, W, 3) -> the (input_height, input_width, 3) uint8 input, fitted, centred, padded with
+    PAD_VALUE: size x size, or the fitted image's multiple-of-32 shape with `fit`."""
+    box = Letterbox.fit(image.shape[0], image.shape[1], size, fit)
     fitted = resize_image(image, box.fitted_width, box.fitted_height)
-    return pad_to_square(fitted, box, PAD_VALUE), box
+    return pad_to_input(fitted, box, PAD_VALUE), box
 
 
-def letterbox_mask(mask: np.ndarray, size: int) -> np.ndarray:
-    """Mask (H, W), any non-zero = person -> (size, size) uint8 in {0, 1}, padded with background."""
-    box = Letterbox.fit(mask.shape[0], mask.shape[1], size)
-    return pad_to_square(resize_mask(mask, box.fitted_width, box.fitted_height), box, 0)
+def letterbox_mask(mask: np.ndarray, size: int, fit: bool = False) -> np.ndarray:
+    """Mask (H, W), any non-zero = person -> uint8 in {0, 1} placed as letterbox_image places the image, padded
+    with background."""
+    box = Letterbox.fit(mask.shape[0], mask.shape[1], size, fit)
+    return pad_to_input(resize_mask(mask, box.fitted_width, box.fitted_height), box, 0)
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
@@ -87,7 +107,7 @@ def normalize(images: np.ndarray) -> np.ndarray:
 
 
 def unletterbox(probability: np.ndarray, box: Letterbox, size: tuple[int, int] | None = None) -> np.ndarray:
-    """A (size, size) map predicted on the letterboxed input -> the original (height, width), or `size` (height,
+    """A map predicted on the letterboxed input -> the original (height, width), or `size` (height,
     width) when the input was a reduced copy of a larger image: one resize, straight to the size wanted."""
     height, width = size or (box.height, box.width)
     inside = probability[box.top:box.top + box.fitted_height, box.left:box.left + box.fitted_width]

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import effects
 from .imageio import ImageInput, load_rgb, load_rgb_reduced
-from .preprocess import Letterbox, letterbox_image, normalize, unletterbox
+from .preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input, resize_image, unletterbox
 
 FORMATS = ("mask", "cutout", "blur", "replace")
 SUFFIXES = {"mask": ".png", "cutout": ".png", "blur": ".jpg", "replace": ".jpg"}  # a format's own file type
@@ -22,7 +22,7 @@ JPEG_QUALITY = 92
 PNG_COMPRESSION = 1  # fast; masks and cut-outs stay lossless either way
 
 Background = np.ndarray | tuple[int, int, int]
-Model = Callable[[np.ndarray], np.ndarray]  # normalised (B, 3, S, S) float32 -> person probability (B, S, S)
+Model = Callable[[np.ndarray], np.ndarray]  # normalised (B, 3, H, W) float32 -> person probability (B, H, W)
 
 
 def check_formats(formats: Sequence[str]) -> list[str]:
@@ -64,25 +64,32 @@ def model_view(source: ImageInput, input_size: int, max_pixels: int | None,
 
 # --- letterbox, run, map back ---
 
-def prepare_batch(rgbs: Sequence[np.ndarray], input_size: int) -> tuple[np.ndarray, list[Letterbox]]:
-    """RGB uint8 images of any sizes -> the normalised (B, 3, S, S) float32 batch every model here is fed."""
-    squares, boxes = zip(*(letterbox_image(rgb, input_size) for rgb in rgbs))
-    return normalize(np.stack(squares)), list(boxes)
+def prepare_batch(rgbs: Sequence[np.ndarray], input_size: int,
+                  fit: bool = False) -> tuple[np.ndarray, list[Letterbox]]:
+    """RGB uint8 images of any sizes -> the normalised (B, 3, H, W) float32 batch every model here is fed: the
+    S x S square, or with `fit` the smallest multiple-of-32 shape that holds every image fitted to S (a batch of
+    16:9 frames at 224 runs as 224 x 128)."""
+    boxes = [Letterbox.fit(rgb.shape[0], rgb.shape[1], input_size, fit) for rgb in rgbs]
+    height, width = max(box.input_height for box in boxes), max(box.input_width for box in boxes)
+    boxes = [box.placed(height, width) for box in boxes]
+    inputs = [pad_to_input(resize_image(rgb, box.fitted_width, box.fitted_height), box, PAD_VALUE)
+              for rgb, box in zip(rgbs, boxes)]
+    return normalize(np.stack(inputs)), boxes
 
 
 def map_back(probabilities: np.ndarray, boxes: Sequence[Letterbox],
              sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
-    """Each (S, S) probability cut out of its letterbox and resized to its image's (height, width)."""
+    """Each probability cut out of its letterbox and resized to its image's (height, width)."""
     sizes = sizes or [None] * len(boxes)
     return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
 
 
 def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
-            sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
+            sizes: Sequence[tuple[int, int] | None] | None = None, fit: bool = False) -> list[np.ndarray]:
     """Letterbox, run in one batch, map back: float32 probabilities at each image's size (or at `sizes`)."""
     if not rgbs:
         return []
-    batch, boxes = prepare_batch(rgbs, input_size)
+    batch, boxes = prepare_batch(rgbs, input_size, fit)
     return map_back(model(batch), boxes, sizes)
 
 

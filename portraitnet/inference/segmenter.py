@@ -28,6 +28,7 @@ from .route import Background, Look
 SHIPPED_MODEL = "portraitnet.onnx"
 SHIPPED_CHECKPOINT = "portraitnet.pt"  # the same model for training from (warm starts, fine-tuning)
 TRAIN_EXTRA = "pip install 'portraitnet[train]'"
+BACKENDS = ("auto", "onnx", "openvino", "torch")
 log = logging.getLogger(__name__)
 
 
@@ -70,11 +71,43 @@ class OnnxBackend:
         self.input_name = self.session.get_inputs()[0].name
 
     def input_size(self) -> int:
+        """The side the model was trained at: recorded by our export, else the graph's fixed side, else 224."""
+        recorded = self.session.get_modelmeta().custom_metadata_map.get("input_size", "")
         side = self.session.get_inputs()[0].shape[-1]
-        return side if isinstance(side, int) else 224  # a graph exported with a free side
+        return int(recorded) if recorded.isdigit() else side if isinstance(side, int) else 224
+
+    def fixed_shape(self) -> bool:
+        """Whether the graph takes one input height and width only (exports before fit inputs)."""
+        return any(isinstance(side, int) for side in self.session.get_inputs()[0].shape[2:])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {self.input_name: batch})[0]
+
+
+class OpenVinoBackend:
+    """The ONNX graph on OpenVINO's CPU plugin, which runs it in bfloat16 where the CPU has it (AMX, AVX-512 BF16;
+    `portraitnet benchmark` measures it against ONNX Runtime). One compiled model per input shape."""
+
+    def __init__(self, path: Path, threads: int | None) -> None:
+        import openvino
+        self.core = openvino.Core()
+        self.path = path
+        self.config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_NUM_THREADS": threads} if threads else {})}
+        self.model = self.core.read_model(str(path))
+        self.compiled: dict[tuple[int, ...], Any] = {}
+
+    def input_size(self) -> int:
+        recorded = self.model.get_rt_info(["framework", "input_size"]).astype(str) \
+            if self.model.has_rt_info(["framework", "input_size"]) else ""
+        return int(recorded) if recorded.isdigit() else 224
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        request = self.compiled.get(batch.shape)
+        if request is None:
+            model = self.core.read_model(str(self.path))
+            model.reshape({0: list(batch.shape)})
+            request = self.compiled[batch.shape] = self.core.compile_model(model, "CPU", self.config).create_infer_request()
+        return request.infer({0: batch})[0].copy()
 
 
 class TorchBackend:
@@ -95,42 +128,57 @@ class TorchBackend:
 class Segmenter:
     """Person segmentation with a model loaded once.
 
-    weights: an exported .onnx, or a .pt checkpoint or model file; None for the shipped model.
-    backend: "onnx" (ONNX Runtime), "torch", or "auto": ONNX Runtime, or torch for a .pt that cannot be exported.
+    weights: an exported .onnx or .ort, or a .pt checkpoint or model file; None for the shipped model.
+    backend: "onnx" (ONNX Runtime), "openvino" (the `openvino` extra), "torch", or "auto": ONNX Runtime, or torch
+        for a .pt that cannot be exported.
     threads: CPU threads for inference (None: the runtime's default).
     max_pixels: larger inputs are refused before decoding (decompression bombs).
     spin: let ONNX Runtime's idle threads spin (a little faster on an idle machine, much slower on a busy one).
+    fit_input: run each photo at its own shape rounded up to multiples of 32 (a 16:9 frame at 224 x 128) instead
+        of letterboxing it into the input square: faster for wide or tall photos and video frames.
     """
 
     def __init__(self, weights: str | Path | None = None, backend: str = "auto", threads: int | None = None,
                  input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 spin: bool = False) -> None:
-        if backend not in ("auto", "torch", "onnx"):
-            raise ValueError(f"backend must be auto, torch or onnx, got {backend!r}")
+                 spin: bool = False, fit_input: bool = False) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be {', '.join(BACKENDS)}, got {backend!r}")
         if weights is None:
             weights = shipped_weights() if backend == "torch" else shipped_model()
         path = Path(weights)
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such model file")
-        if path.suffix.lower() not in (".onnx", ".pt", ".pth"):
-            raise ValueError(f"{path}: not a model file (an exported .onnx, or a .pt checkpoint)")
+        if path.suffix.lower() not in (".onnx", ".ort", ".pt", ".pth"):
+            raise ValueError(f"{path}: not a model file (an exported .onnx or .ort, or a .pt checkpoint)")
         self.weights = path
         self.max_pixels = max_pixels
+        self.fit_input = fit_input
         self.onnx_path: Path | None = None
-        if path.suffix.lower() == ".onnx":
+        if path.suffix.lower() in (".onnx", ".ort"):
             if backend == "torch":
-                raise ValueError(f"{path}: an ONNX file runs on ONNX Runtime (backend 'onnx' or 'auto')")
-            self._use_onnx(path, threads, spin)
+                raise ValueError(f"{path}: an ONNX graph runs on ONNX Runtime or OpenVINO, not torch")
+            self._use_onnx(path, threads, spin, backend == "openvino")
             self.input_size = input_size or self._model.input_size()
         else:
             self._use_checkpoint(path, backend, threads, input_size, spin)
+        if fit_input and self.backend_name == "onnx" and self._model.fixed_shape():
+            raise ValueError(f"{self.onnx_path}: this graph takes {self.input_size} x {self.input_size} inputs only; "
+                             "export it again (portraitnet export) to run photos at their own shape")
 
-    def _use_onnx(self, path: Path, threads: int | None, spin: bool) -> None:
+    def _use_onnx(self, path: Path, threads: int | None, spin: bool, openvino: bool = False) -> None:
+        self.onnx_path = path
+        if openvino:
+            if not module_available("openvino"):
+                raise ImportError("backend 'openvino' needs OpenVINO: pip install 'portraitnet[openvino]'")
+            if path.suffix.lower() != ".onnx":
+                raise ValueError(f"{path}: OpenVINO reads .onnx graphs, not {path.suffix}")
+            self.backend_name = "openvino"
+            self._model: Any = OpenVinoBackend(path, threads)
+            return
         if not onnxruntime_available():
             raise ImportError("ONNX Runtime is missing: pip install onnxruntime")
         self.backend_name = "onnx"
-        self.onnx_path = path
-        self._model: Any = OnnxBackend(path, threads, spin)
+        self._model = OnnxBackend(path, threads, spin)
 
     def _use_checkpoint(self, path: Path, backend: str, threads: int | None, input_size: int | None,
                         spin: bool) -> None:
@@ -142,16 +190,16 @@ class Segmenter:
         model, payload = load_model(path)
         self.input_size = input_size or int(payload["config"]["input_size"])
         exportable = onnxruntime_available() and module_available("onnx")
-        if backend == "onnx" and not exportable:
-            raise ImportError(f"backend 'onnx' for {path} needs onnx to export it ({TRAIN_EXTRA})")
+        if backend in ("onnx", "openvino") and not exportable:
+            raise ImportError(f"backend '{backend}' for {path} needs onnx to export it ({TRAIN_EXTRA})")
         if backend == "torch" or not exportable:
             self.backend_name = "torch"
             self._model = TorchBackend(model, threads)
         else:
-            self._use_onnx(exported_onnx(model, path, self.input_size), threads, spin)
+            self._use_onnx(exported_onnx(model, path, self.input_size), threads, spin, backend == "openvino")
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
-        """The network alone: a normalised (B, 3, S, S) float32 batch -> person probability (B, S, S)."""
+        """The network alone: a normalised (B, 3, H, W) float32 batch -> person probability (B, H, W)."""
         return self._model(batch)
 
     def predict(self, image: ImageInput) -> np.ndarray:
@@ -168,7 +216,7 @@ class Segmenter:
         """The same for RGB uint8 arrays already decoded (the fast path for video frames). `sizes` (height, width)
         per image asks for the probability at another size than the array's, such as the full size of an image
         decoded at a reduced scale."""
-        return route.predict(self._model, rgbs, self.input_size, sizes)
+        return route.predict(self._model, rgbs, self.input_size, sizes, self.fit_input)
 
     # --- effects: same type in, same type out (a path gives a PIL image) ---
 

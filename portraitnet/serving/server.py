@@ -103,7 +103,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     try:
         from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
         from fastapi.exceptions import RequestValidationError
-        from fastapi.responses import HTMLResponse, JSONResponse, Response
+        from fastapi.responses import FileResponse, JSONResponse, Response
         from fastapi.staticfiles import StaticFiles
         from pydantic import BaseModel
     except ImportError:
@@ -244,11 +244,23 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         except WebSocketDisconnect:  # the page went away while an answer was sent
             return
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def page() -> str:
-        return (static / "index.html").read_text()
+    @app.get("/model.onnx", include_in_schema=False)
+    async def model() -> Response:
+        """The graph the server runs, for the page to run in the browser instead."""
+        if segmenter.onnx_path is None:
+            return error(404, f"the server runs {segmenter.weights.name} on torch: no ONNX graph to send")
+        return FileResponse(segmenter.onnx_path, media_type="application/octet-stream")
 
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    @app.middleware("http")
+    async def isolate(request: Request, call_next: Any) -> Response:
+        """Cross-origin isolation, which lets ONNX Runtime Web use threads (SharedArrayBuffer) in the page."""
+        response = await call_next(request)
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Embedder-Policy"] = "require-corp"
+        return response
+
+    # the page and its files (the same folder `portraitnet export --format web` writes), after the API routes
+    app.mount("/", StaticFiles(directory=str(static), html=True), name="page")
     return app
 
 

@@ -45,6 +45,7 @@ class TrainConfig:
     composite_probability: float = 0.0  # paste the person onto another training image's scene
     landscape_probability: float = 0.0  # frame of another aspect ratio (16:9, 4:3, 1:1, 9:16) instead of 3:4
     photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on the texture copy A'
+    framed_batch_probability: float = 0.0  # a batch at a non-square input (16:9 as 224 x 128 ...), for fit inference
     # losses: L = CE(A) + CE(A') + edge_weight * Focal(edge(A')) + consistency_weight * KL(q(A) || q(A')) * T^2
     edge_loss: bool = True
     edge_weight: float = 0.1
@@ -123,6 +124,10 @@ class TrainConfig:
         if self.encoder_weights == "imagenet" and self.encoder_padding != "keras":
             raise ValueError("encoder_weights 'imagenet' needs encoder_padding 'keras': the weights were trained "
                              "with Keras's bottom-right padding, and only it reproduces their features")
+        for name in ("composite_probability", "landscape_probability", "photometric_probability",
+                     "framed_batch_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

@@ -1,19 +1,21 @@
 """Training and evaluation datasets: decode and fit every image once, then augment from memory.
 
 Each item is drawn with a generator seeded by (seed, epoch, index), so augmentation is reproducible across
-resumes, worker counts and distributed ranks.
+resumes, worker counts and distributed ranks. `FramedBatches` makes some batches non-square: every item of such a
+batch is framed at one aspect ratio and fed at that frame's multiple-of-32 shape, as `fit` inference feeds it.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import BatchSampler, Dataset, Sampler
 
-from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_square, resize_image, resize_mask
+from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input, resize_image, resize_mask
 from .augment import DeformationRanges, random_deformation, random_texture
 from .data import Sample, load_pair
 from .losses import edge_from_mask
@@ -70,17 +72,19 @@ class PortraitDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, float | None]) -> dict[str, torch.Tensor]:
+        """key: an index, or (index, aspect) from FramedBatches (aspect None: the usual square item)."""
+        index, aspect = key if isinstance(key, tuple) else (key, None)
         image, mask = self.fitted[index]
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            image, mask = self._deform(index, rng)
+            image, mask = self._deform(index, rng, aspect)
             textured = random_texture(image, rng) if self.augmentation.texture else image
             if _chance(rng, self.augmentation.photometric_probability):
                 textured = random_photometric(textured, rng)
         else:
             box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
-            image, mask = pad_to_square(image, box, PAD_VALUE), pad_to_square(mask, box, 0)
+            image, mask = pad_to_input(image, box, PAD_VALUE), pad_to_input(mask, box, 0)
             textured = image
         return {
             "image": torch.from_numpy(normalize(image)),
@@ -89,15 +93,18 @@ class PortraitDataset(Dataset):
             "edge": torch.from_numpy(edge_from_mask(mask).astype(np.int64)),
         }
 
-    def _deform(self, index: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """The paper's deformation, or a new scene: a composite and/or another frame, letterboxed to the square."""
+    def _deform(self, index: int, rng: np.random.Generator,
+                framed_aspect: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The paper's deformation, or a new scene: a composite and/or another frame, letterboxed to the square;
+        with framed_aspect, a scene in a frame of that aspect, letterboxed to the frame's multiple-of-32 shape."""
         image, mask = self.fitted[index]
         settings = self.augmentation
         composite = len(self) > 1 and _chance(rng, settings.composite_probability)
         landscape = _chance(rng, settings.landscape_probability)
-        if not (composite or landscape):
+        if not (composite or landscape or framed_aspect):
             return random_deformation(image, mask, self.size, rng, settings.deformation)
         aspect = float(rng.choice(ASPECT_RATIOS)) if landscape else image.shape[1] / image.shape[0]
+        aspect = framed_aspect or aspect
         if composite:
             others = (index + 1 + rng.choice(len(self) - 1, min(4, len(self) - 1), replace=False)) % len(self)
             scenes = [self.fitted[other] for other in others]
@@ -105,8 +112,35 @@ class PortraitDataset(Dataset):
         else:
             canvas = canvas_size(aspect, self.size)
             image, mask = reframe(image, mask, canvas, random_placement(rng, settings.framing))
-        box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
-        return pad_to_square(image, box, PAD_VALUE), pad_to_square(mask, box, 0)
+        box = Letterbox.fit(image.shape[0], image.shape[1], self.size, fit=framed_aspect is not None)
+        return pad_to_input(image, box, PAD_VALUE), pad_to_input(mask, box, 0)
+
+
+class FramedBatches(Sampler):
+    """Batches of (index, aspect) keys: with `probability` a batch is framed at one of the non-square
+    ASPECT_RATIOS (16:9 224 x 128, 4:3 224 x 192, and their portrait turns), else aspect None (square).
+
+    The choice is seeded by (seed, epoch, batch number), and nothing is drawn when the probability is 0, so the
+    batches are those of a plain BatchSampler over the same sampler."""
+
+    def __init__(self, sampler: Sampler, batch_size: int, probability: float, seed: int = 0) -> None:
+        self.batches = BatchSampler(sampler, batch_size, drop_last=True)
+        self.probability = probability
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[list[tuple[int, float | None]]]:
+        aspects = [a for a in ASPECT_RATIOS if a != 1.0]
+        for number, indices in enumerate(self.batches):
+            rng = np.random.default_rng([self.seed, self.epoch, number])
+            aspect = float(rng.choice(aspects)) if _chance(rng, self.probability) else None
+            yield [(index, aspect) for index in indices]
 
 
 def _chance(rng: np.random.Generator, probability: float) -> bool:

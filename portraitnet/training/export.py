@@ -1,4 +1,5 @@
-"""ONNX export: one input (B, 3, S, S) normalised image, one output (B, S, S) person probability."""
+"""ONNX export: one input (B, 3, H, W) normalised image, one output (B, H, W) person probability; batch, height
+and width are free (any multiple of 32), the square of `input_size` is the default the runtimes are fed."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from .inference_graph import PersonProbability
 from .model import PortraitNet
 
 ONNX_OPSET = 17
-EXPORT_VERSION = 6  # bump when the exported graph changes, so cached exports are redone
+EXPORT_VERSION = 7  # bump when the exported graph changes, so cached exports are redone
 
 
 def export_onnx(model: PortraitNet, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET) -> Path:
-    """Write the model's person probability, rewritten for inference, as ONNX with a dynamic batch axis.
+    """Write the model's person probability, rewritten for inference, as ONNX with free batch, height and width.
 
     BatchNorm stays unfolded in the file (ONNX Runtime folds it into the convs when it loads the graph), so the
     weights keep the values a float16 checkpoint gives them and are stored in half precision: half the size, the
@@ -25,13 +26,28 @@ def export_onnx(model: PortraitNet, path: str | Path, input_size: int = 224, ops
     export_module(PersonProbability(model.float().eval()), path, input_size, opset, fold_constants=False)
     if model.encoder_padding == "keras":
         fold_bottom_right_pads(path)
-    store_exact_weights_in_half(path)
+    store_exact_weights_in_half(path, {"input_size": str(input_size)})
     return Path(path)
 
 
-def store_exact_weights_in_half(path: str | Path) -> None:
+def onnx_to_ort(onnx_path: str | Path, ort_path: str | Path) -> Path:
+    """The ONNX Runtime mobile format (.ort, for onnxruntime-android, -objc, -react-native): the graph with ONNX
+    Runtime's hardware-independent optimisations applied, saved as a flatbuffer that loads without parsing ONNX."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED  # "all" adds x86-only layouts
+    options.add_session_config_entry("session.save_model_format", "ORT")
+    with atomic_path(ort_path) as tmp:
+        options.optimized_model_filepath = str(tmp)
+        ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    return Path(ort_path)
+
+
+def store_exact_weights_in_half(path: str | Path, metadata: dict[str, str] | None = None) -> None:
     """Store each float32 weight that float16 represents exactly as float16 behind a Cast (which ONNX Runtime folds
-    when it loads the graph): a smaller file with identical numbers. Other weights stay float32."""
+    when it loads the graph): a smaller file with identical numbers. Other weights stay float32. `metadata` goes
+    into the file's metadata_props (the trained input size, which the free input shape no longer says)."""
     import numpy as np
     import onnx
     from onnx import numpy_helper
@@ -51,6 +67,7 @@ def store_exact_weights_in_half(path: str | Path) -> None:
                                                to=onnx.TensorProto.FLOAT))
     for cast in reversed(casts):
         graph.node.insert(0, cast)
+    onnx.helper.set_model_props(model, metadata or {})
     with atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
 
@@ -91,13 +108,14 @@ def fold_bottom_right_pads(path: str | Path) -> None:
 
 def export_module(module: nn.Module, path: str | Path, input_size: int = 224, opset: int = ONNX_OPSET,
                   fold_constants: bool = True) -> Path:
-    """Write a module from a normalised image (B, 3, S, S) 'image' to a probability (B, S, S) 'person' as ONNX with
-    a dynamic batch axis (written atomically)."""
+    """Write a module from a normalised image (B, 3, H, W) 'image' to a probability (B, H, W) 'person' as ONNX with
+    free batch, height and width (written atomically)."""
     path = Path(path)
     example = torch.zeros(1, 3, input_size, input_size)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
         torch.onnx.export(module.eval(), (example,), str(tmp), opset_version=opset, input_names=["image"],
-                          output_names=["person"], dynamic_axes={"image": {0: "batch"}, "person": {0: "batch"}},
+                          output_names=["person"], dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                                          "person": {0: "batch", 1: "height", 2: "width"}},
                           dynamo=False, do_constant_folding=fold_constants)
     return path

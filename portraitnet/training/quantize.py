@@ -44,7 +44,7 @@ def quantize_int8(onnx_path: str | Path, output: str | Path, calibration: list[P
         prepared = Path(tmp) / "prepared.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quant_pre_process(str(onnx_path), str(prepared))
+            quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)  # free height and width
             quantize_static(str(prepared), str(Path(tmp) / "int8.onnx"), Photos(), quant_format=QuantFormat.QDQ,
                             per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         shutil.copyfile(Path(tmp) / "int8.onnx", written)  # the temporary folder may be on another file system

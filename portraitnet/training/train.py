@@ -30,7 +30,7 @@ from .augment import DeformationRanges
 from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic
 from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation
-from .dataset import Augmentation, PortraitDataset
+from .dataset import Augmentation, FramedBatches, PortraitDataset
 from .losses import consistency_loss, focal_loss
 from .model import PortraitNet
 
@@ -301,10 +301,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     per_rank_batch = max(1, config.batch_size // ddp.world_size)
     sampler = DistributedSampler(train_set, num_replicas=ddp.world_size, rank=ddp.rank, shuffle=True,
                                  seed=config.seed, drop_last=False)
+    batches = FramedBatches(sampler, per_rank_batch, config.framed_batch_probability, config.seed)
     # Workers are not persistent: each epoch's workers must copy the dataset after set_epoch, or they would
     # draw the first epoch's augmentation forever.
-    loader = DataLoader(train_set, batch_size=per_rank_batch, sampler=sampler, drop_last=True,
-                        num_workers=config.num_workers, pin_memory=device.type == "cuda")
+    loader = DataLoader(train_set, batch_sampler=batches, num_workers=config.num_workers,
+                        pin_memory=device.type == "cuda")
     if len(loader) == 0:
         raise ValueError(f"batch size {per_rank_batch} per process exceeds the {len(train_set) // ddp.world_size} "
                          "training samples each process gets; lower batch_size")
@@ -372,6 +373,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         lr = config.lr * config.lr_factor(epoch)
         set_lr(optimizer, lr)
         sampler.set_epoch(epoch)
+        batches.set_epoch(epoch)
         train_set.set_epoch(epoch)
         net.train()
         sums: dict[str, float] = {}

@@ -1,0 +1,76 @@
+"""Square input against fit input (each frame at its own multiple-of-32 shape): IoU and time per frame.
+
+    python benchmarks/fit_input.py [--weights runs/x/best.pt] [--threads 2] [--repeats 200]
+
+IoU: per-image foreground IoU at full resolution, threshold 0.5, on davis_person (854 x 480 video frames, for
+evaluation only), EG1800's landscape robustness variant (1280 x 720 frames) and EG1800's test split (3:4
+portraits, which run as 192 x 224). Time: one 1280 x 720 frame through `Segmenter.predict_arrays` (letterbox,
+network, map back), the two inputs interleaved in rounds so that a change in the machine's speed hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def mean_iou(segmenter, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    from portraitnet.evaluation.metrics import foreground_iou
+    ious = []
+    for start in range(0, len(pairs), 16):
+        chunk = pairs[start:start + 16]
+        for probability, (_, mask) in zip(segmenter.predict_arrays([image for image, _ in chunk]), chunk):
+            ious.append(foreground_iou(probability > 0.5, mask))
+    return 100 * float(np.mean(ious))
+
+
+def frame_times(segmenters: dict, frame: np.ndarray, repeats: int, rounds: int = 5) -> dict[str, float]:
+    """Median milliseconds per frame of each segmenter, interleaved in rounds."""
+    times: dict[str, list[float]] = {name: [] for name in segmenters}
+    for segmenter in segmenters.values():
+        segmenter.predict_arrays([frame])  # warm up
+    for _ in range(rounds):
+        for name, segmenter in segmenters.items():
+            for _ in range(repeats // rounds):
+                started = time.perf_counter()
+                segmenter.predict_arrays([frame])
+                times[name].append(1000 * (time.perf_counter() - started))
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--weights", type=Path, help="default: the shipped model")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=200, help="timed frames per input shape (0: IoU only)")
+    args = parser.parse_args()
+
+    from portraitnet.evaluation.robustness import variant_pairs
+    from portraitnet.inference.segmenter import Segmenter
+    from portraitnet.training.data import list_samples, load_pair
+
+    segmenters = {shape: Segmenter(args.weights, threads=args.threads, fit_input=shape == "fit")
+                  for shape in ("square", "fit")}
+    eg1800 = [load_pair(s) for s in list_samples(args.data / "eg1800", "eg1800_test_present.txt")]
+    sets = {"davis_person": [load_pair(s) for s in list_samples(args.data / "davis_person", None)],
+            "eg1800 landscape (1280x720)": list(variant_pairs("landscape", eg1800)),
+            "eg1800 test (3:4)": eg1800}
+    print(f"model: {args.weights or 'shipped'}; full-resolution IoU, threshold 0.5")
+    print(f"{'set':>28} {'images':>6} {'square':>8} {'fit':>8}")
+    for name, pairs in sets.items():
+        ious = {shape: mean_iou(segmenter, pairs) for shape, segmenter in segmenters.items()}
+        print(f"{name:>28} {len(pairs):>6} {ious['square']:8.2f} {ious['fit']:8.2f}", flush=True)
+    if not args.repeats:
+        return
+    frame = sets["eg1800 landscape (1280x720)"][0][0]
+    ms = frame_times(segmenters, frame, args.repeats)
+    print(f"1280x720 frame, {args.threads} threads, median of {args.repeats}: square (224x224) {ms['square']:.2f} ms, "
+          f"fit (224x128) {ms['fit']:.2f} ms, square / fit = {ms['square'] / ms['fit']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+// The model in the browser, on ONNX Runtime Web: the route of portraitnet/inference (preprocess.py, route.py,
+// video.py) written again for the page, so that a photo gets the mask Python gives it. Letterbox (or fit: the
+// frame's own multiple-of-32 shape) -> normalise -> run -> map back; for live video, scene cuts and EMA smoothing.
+"use strict";
+
+export const INPUT_SIZE = 224;
+const PAD_VALUE = 128;
+const MEAN = [0.485, 0.456, 0.406].map((v) => v * 255);
+const STD = [0.229, 0.224, 0.225].map((v) => v * 255);
+const CUT_THRESHOLD = 30; // mean grey change of a 32 x 18 thumbnail that counts as a new shot (video.py)
+
+// Python's round(): halves go to the even neighbour, so both sides pick the same fitted size.
+function roundHalfEven(x) {
+  const floor = Math.floor(x);
+  const rest = x - floor;
+  if (rest !== 0.5) return Math.round(x);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+// preprocess.Letterbox.fit: the longer side scaled to `size`, centred in the size x size square or, with `fit`,
+// in the fitted image rounded up to multiples of 32.
+export function letterbox(height, width, size = INPUT_SIZE, fit = false) {
+  const scale = size / Math.max(height, width);
+  const fittedHeight = Math.min(size, Math.max(1, roundHalfEven(height * scale)));
+  const fittedWidth = Math.min(size, Math.max(1, roundHalfEven(width * scale)));
+  const inputHeight = fit ? Math.ceil(fittedHeight / 32) * 32 : size;
+  const inputWidth = fit ? Math.ceil(fittedWidth / 32) * 32 : size;
+  return {
+    height, width, inputHeight, inputWidth, fittedHeight, fittedWidth,
+    top: Math.floor((inputHeight - fittedHeight) / 2), left: Math.floor((inputWidth - fittedWidth) / 2),
+  };
+}
+
+function canvas(width, height) {
+  const made = document.createElement("canvas");
+  made.width = width;
+  made.height = height;
+  return made;
+}
+
+// OpenCV's INTER_AREA weights along one axis (its computeResizeAreaTab): each output pixel averages the source
+// cells it covers, partial cells by the part covered. Parallel arrays: output index, source index, weight.
+function areaWeights(sourceSize, size) {
+  const scale = 1 / (size / sourceSize);
+  const to = [], from = [], weight = [];
+  const add = (d, s, w) => { to.push(d); from.push(s); weight.push(w); };
+  for (let d = 0; d < size; d++) {
+    const start = d * scale;
+    const end = start + scale;
+    const cell = Math.min(scale, sourceSize - start);
+    const last = Math.min(Math.floor(end), sourceSize - 1);
+    const first = Math.min(Math.ceil(start), last);
+    if (first - start > 1e-3) add(d, first - 1, (first - start) / cell);
+    for (let s = first; s < last; s++) add(d, s, 1 / cell);
+    if (end - last > 1e-3) add(d, last, Math.min(Math.min(end - last, 1), cell) / cell);
+  }
+  return { to: Int32Array.from(to), from: Int32Array.from(from), weight: Float32Array.from(weight) };
+}
+
+// RGBA pixels (width x height) shrunk to (toWidth x toHeight) by area averaging, RGBA, rounded as OpenCV rounds.
+export function resizeArea(pixels, width, height, toWidth, toHeight) {
+  const across = areaWeights(width, toWidth);
+  const down = areaWeights(height, toHeight);
+  const rowLength = toWidth * 3;
+  const row = new Float32Array(rowLength); // one source row, resized across
+  const sums = new Float32Array(toHeight * rowLength);
+  let next = 0; // the first vertical weight not yet applied (they come in source-row order)
+  for (let y = 0; y < height; y++) {
+    row.fill(0);
+    const base = 4 * y * width;
+    for (let k = 0; k < across.to.length; k++) {
+      const from = base + 4 * across.from[k];
+      const to = 3 * across.to[k];
+      const w = across.weight[k];
+      row[to] += w * pixels[from];
+      row[to + 1] += w * pixels[from + 1];
+      row[to + 2] += w * pixels[from + 2];
+    }
+    for (let k = next; k < down.to.length && down.from[k] === y; k++, next++) {
+      const at = down.to[k] * rowLength;
+      const w = down.weight[k];
+      for (let i = 0; i < rowLength; i++) sums[at + i] += w * row[i];
+    }
+  }
+  const out = new Uint8ClampedArray(toWidth * toHeight * 4);
+  for (let i = 0; i < toWidth * toHeight; i++) {
+    for (let c = 0; c < 3; c++) out[4 * i + c] = roundHalfEven(sums[3 * i + c]);
+    out[4 * i + 3] = 255;
+  }
+  return out;
+}
+
+export class BrowserSegmenter {
+  // ort: the ONNX Runtime Web module; session: an InferenceSession of the exported graph.
+  constructor(ort, session, provider) {
+    this.ort = ort;
+    this.session = session;
+    this.provider = provider;
+    this.input = canvas(INPUT_SIZE, INPUT_SIZE);
+  }
+
+  // The runtime from ./ort/ (fetched by tools/fetch_web_runtime.py), WebGPU where the browser has it, else
+  // WebAssembly (threads when the page is cross-origin isolated, as `portraitnet serve` makes it).
+  static async create(modelUrl) {
+    const ort = await import("./ort/ort.min.mjs");
+    ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
+    // every core when the page may use threads (the runtime's default is half of them)
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    ort.env.logLevel = "error";
+    const model = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
+    for (const provider of navigator.gpu ? ["webgpu", "wasm"] : ["wasm"]) {
+      try {
+        const session = await ort.InferenceSession.create(model, { executionProviders: [provider] });
+        return new BrowserSegmenter(ort, session, provider);
+      } catch (problem) {
+        if (provider === "wasm") throw problem;
+      }
+    }
+  }
+
+  // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box.
+  async run(source, width, height, fit = false) {
+    const box = letterbox(height, width, INPUT_SIZE, fit);
+    const fitted = this.fitted(source, width, height, box);
+    const plane = box.inputWidth * box.inputHeight;
+    const data = new Float32Array(3 * plane);
+    for (let c = 0; c < 3; c++) data.fill((PAD_VALUE - MEAN[c]) / STD[c], c * plane, (c + 1) * plane);
+    for (let y = 0; y < box.fittedHeight; y++) {
+      for (let x = 0; x < box.fittedWidth; x++) {
+        const from = 4 * (y * box.fittedWidth + x);
+        const to = (y + box.top) * box.inputWidth + x + box.left;
+        for (let c = 0; c < 3; c++) data[c * plane + to] = (fitted[from + c] - MEAN[c]) / STD[c];
+      }
+    }
+    const image = new this.ort.Tensor("float32", data, [1, 3, box.inputHeight, box.inputWidth]);
+    const output = await this.session.run({ [this.session.inputNames[0]]: image });
+    return { probability: output[this.session.outputNames[0]].data, box };
+  }
+
+  // The source scaled to the box's fitted size, RGBA: shrunk by area averaging exactly as OpenCV's INTER_AREA
+  // (preprocess.resize_image), enlarged bilinearly by the canvas.
+  fitted(source, width, height, box) {
+    const shrinking = box.fittedWidth < width || box.fittedHeight < height;
+    const drawn = this.input;
+    drawn.width = shrinking ? width : box.fittedWidth;
+    drawn.height = shrinking ? height : box.fittedHeight;
+    const context = drawn.getContext("2d", { willReadFrequently: true });
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "low";
+    context.drawImage(source, 0, 0, drawn.width, drawn.height);
+    const pixels = context.getImageData(0, 0, drawn.width, drawn.height).data;
+    return shrinking ? resizeArea(pixels, width, height, box.fittedWidth, box.fittedHeight) : pixels;
+  }
+
+  // The probability inside the letterbox, as a fitted-size canvas whose alpha is the probability (0..255).
+  static fittedMask(probability, box) {
+    const small = canvas(box.fittedWidth, box.fittedHeight);
+    const context = small.getContext("2d");
+    const image = context.createImageData(box.fittedWidth, box.fittedHeight);
+    for (let y = 0; y < box.fittedHeight; y++) {
+      const row = (y + box.top) * box.inputWidth + box.left;
+      for (let x = 0; x < box.fittedWidth; x++) {
+        const at = 4 * (y * box.fittedWidth + x);
+        image.data[at] = image.data[at + 1] = image.data[at + 2] = 255;
+        image.data[at + 3] = Math.round(255 * probability[row + x]);
+      }
+    }
+    context.putImageData(image, 0, 0);
+    return small;
+  }
+
+  // route.map_back: the mask at the photo's size (bilinear, as OpenCV's INTER_LINEAR), alpha = probability.
+  static fullMask(small, width, height) {
+    const full = canvas(width, height);
+    const context = full.getContext("2d");
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "low"; // bilinear
+    context.drawImage(small, 0, 0, width, height);
+    return full;
+  }
+
+  async mask(source, width, height, fit = false) {
+    const { probability, box } = await this.run(source, width, height, fit);
+    return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
+  }
+}
+
+// video.py's FrameEffect probability: a new shot resets the smoothing, otherwise p = (1 - s) new + s previous.
+export class LiveMasks {
+  constructor(segmenter, strength = 0.5, fit = true) {
+    this.segmenter = segmenter;
+    this.strength = strength;
+    this.fit = fit;
+    this.previous = null;
+    this.thumbnail = null;
+    this.thumb = canvas(32, 18);
+  }
+
+  sceneCut(source) {
+    const context = this.thumb.getContext("2d", { willReadFrequently: true });
+    context.imageSmoothingQuality = "high";
+    context.drawImage(source, 0, 0, 32, 18);
+    const pixels = context.getImageData(0, 0, 32, 18).data;
+    const grey = new Float32Array(32 * 18);
+    for (let i = 0; i < grey.length; i++) {
+      grey[i] = 0.299 * pixels[4 * i] + 0.587 * pixels[4 * i + 1] + 0.114 * pixels[4 * i + 2];
+    }
+    let change = 0;
+    if (this.thumbnail) for (let i = 0; i < grey.length; i++) change += Math.abs(grey[i] - this.thumbnail[i]);
+    const cut = this.thumbnail !== null && change / grey.length > CUT_THRESHOLD;
+    this.thumbnail = grey;
+    return cut;
+  }
+
+  async mask(source, width, height) {
+    if (this.sceneCut(source)) this.previous = null;
+    const { probability, box } = await this.segmenter.run(source, width, height, this.fit);
+    let smoothed = probability;
+    if (this.previous && this.previous.length === probability.length && this.strength > 0) {
+      smoothed = new Float32Array(probability.length);
+      for (let i = 0; i < probability.length; i++) {
+        smoothed[i] = (1 - this.strength) * probability[i] + this.strength * this.previous[i];
+      }
+    }
+    this.previous = smoothed;
+    return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(smoothed, box), width, height);
+  }
+}
