@@ -1,7 +1,7 @@
 """Our model and MediaPipe Selfie Segmentation on the same images with the same metrics, in one table.
 
     python benchmarks/compare_mediapipe.py [--robustness] [--mediapipe-python /opt/mediapipe-venv/bin/python]
-        [--sets eg1800 vk290 davis_person] [--weights runs/x/best.pt]
+        [--sets eg1800 vk290 davis_person] [--weights runs/x/best.pt] [--backend openvino]
 
 EG1800's test split, and every image of vk290 (varied photos of people) and davis_person (video frames of moving
 full bodies): the last two are for evaluation only.
@@ -46,6 +46,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"), help="folder holding the sets")
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--weights", type=Path, help="our model (default: the shipped one)")
+    parser.add_argument("--backend", default="auto", help="our model's runtime: auto (ONNX Runtime), openvino, torch")
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe installed (default: this one, if it has it)")
     parser.add_argument("--robustness", action="store_true", help="also every robustness variant of EG1800's split")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
@@ -65,7 +66,7 @@ def main() -> None:
     if python is None:
         print("MediaPipe not installed here (pip install mediapipe==0.10.14, or --mediapipe-python): "
               "our model only", file=sys.stderr)
-    segmenter = Segmenter(args.weights)
+    segmenter = Segmenter(args.weights, backend=args.backend)
     print(f"full resolution, threshold 0.5; ours ({args.weights or 'shipped'}) on {segmenter.backend_name}")
     print(f"{'set':>22} {'images':>6} {'model':>20} {'full-res IoU':>13} {'dataset mIoU':>13} {'boundary F':>11}")
     table: dict[str, dict] = {}
