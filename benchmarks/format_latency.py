@@ -23,8 +23,7 @@ def runner(path: Path, threads: int):
     """A function running one normalised (1, 3, 224, 224) batch through the file's runtime."""
     if path.suffix == ".tflite":
         from portraitnet.training.litert import TfliteModel
-        model = TfliteModel(path, threads)
-        return model.__call__
+        return TfliteModel(path, threads)
     from portraitnet.inference.segmenter import OnnxBackend
     return OnnxBackend(path, threads)
 

@@ -85,18 +85,21 @@ def pad_to_input(fitted: np.ndarray, box: Letterbox, value: int) -> np.ndarray:
                               value=(value, value, value) if fitted.ndim == 3 else value)
 
 
-def letterbox_image(image: np.ndarray, size: int, fit: bool = False) -> tuple[np.ndarray, Letterbox]:
-    """RGB uint8 (H, W, 3) -> the (input_height, input_width, 3) uint8 input, fitted, centred, padded with
-    PAD_VALUE: size x size, or the fitted image's multiple-of-32 shape with `fit`."""
-    box = Letterbox.fit(image.shape[0], image.shape[1], size, fit)
-    fitted = resize_image(image, box.fitted_width, box.fitted_height)
-    return pad_to_input(fitted, box, PAD_VALUE), box
+def boxed_image(image: np.ndarray, box: Letterbox) -> np.ndarray:
+    """RGB uint8 (H, W, 3) -> the (input_height, input_width, 3) uint8 input its box describes: fitted, placed,
+    padded with PAD_VALUE."""
+    return pad_to_input(resize_image(image, box.fitted_width, box.fitted_height), box, PAD_VALUE)
 
 
-def letterbox_mask(mask: np.ndarray, size: int, fit: bool = False) -> np.ndarray:
-    """Mask (H, W), any non-zero = person -> uint8 in {0, 1} placed as letterbox_image places the image, padded
-    with background."""
-    box = Letterbox.fit(mask.shape[0], mask.shape[1], size, fit)
+def letterbox_image(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """RGB uint8 (H, W, 3) -> (size, size, 3) uint8, fitted, centred and padded with PAD_VALUE."""
+    box = Letterbox.fit(image.shape[0], image.shape[1], size)
+    return boxed_image(image, box), box
+
+
+def letterbox_mask(mask: np.ndarray, size: int) -> np.ndarray:
+    """Mask (H, W), any non-zero = person -> (size, size) uint8 in {0, 1}, padded with background."""
+    box = Letterbox.fit(mask.shape[0], mask.shape[1], size)
     return pad_to_input(resize_mask(mask, box.fitted_width, box.fitted_height), box, 0)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import effects
 from .imageio import ImageInput, load_rgb, load_rgb_reduced
-from .preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input, resize_image, unletterbox
+from .preprocess import Letterbox, boxed_image, normalize, unletterbox
 
 FORMATS = ("mask", "cutout", "blur", "replace")
 SUFFIXES = {"mask": ".png", "cutout": ".png", "blur": ".jpg", "replace": ".jpg"}  # a format's own file type
@@ -72,9 +72,7 @@ def prepare_batch(rgbs: Sequence[np.ndarray], input_size: int,
     boxes = [Letterbox.fit(rgb.shape[0], rgb.shape[1], input_size, fit) for rgb in rgbs]
     height, width = max(box.input_height for box in boxes), max(box.input_width for box in boxes)
     boxes = [box.placed(height, width) for box in boxes]
-    inputs = [pad_to_input(resize_image(rgb, box.fitted_width, box.fitted_height), box, PAD_VALUE)
-              for rgb, box in zip(rgbs, boxes)]
-    return normalize(np.stack(inputs)), boxes
+    return normalize(np.stack([boxed_image(rgb, box) for rgb, box in zip(rgbs, boxes)])), boxes
 
 
 def map_back(probabilities: np.ndarray, boxes: Sequence[Letterbox],

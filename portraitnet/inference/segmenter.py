@@ -91,7 +91,6 @@ class OpenVinoBackend:
     def __init__(self, path: Path, threads: int | None) -> None:
         import openvino
         self.core = openvino.Core()
-        self.path = path
         self.config = {"PERFORMANCE_HINT": "LATENCY", **({"INFERENCE_NUM_THREADS": threads} if threads else {})}
         self.model = self.core.read_model(str(path))
         self.compiled: dict[tuple[int, ...], Any] = {}
@@ -104,9 +103,10 @@ class OpenVinoBackend:
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         request = self.compiled.get(batch.shape)
         if request is None:
-            model = self.core.read_model(str(self.path))
+            model = self.model.clone()
             model.reshape({0: list(batch.shape)})
-            request = self.compiled[batch.shape] = self.core.compile_model(model, "CPU", self.config).create_infer_request()
+            request = self.core.compile_model(model, "CPU", self.config).create_infer_request()
+            self.compiled[batch.shape] = request
         return request.infer({0: batch})[0].copy()
 
 

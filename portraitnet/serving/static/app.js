@@ -166,7 +166,8 @@ async function processInBrowser(video) {
     if (video.readyState >= 2 && video.videoWidth) {
       frame.width = video.videoWidth;
       frame.height = video.videoHeight;
-      frame.getContext("2d").drawImage(video, 0, 0); // one still, for the mask and the effect alike
+      // one still, for the mask and the effect alike (its pixels are read back every frame)
+      frame.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0);
       const settings = effectSettings();
       const mask = await live.mask(frame, frame.width, frame.height);
       render(settings.format, frame, mask, target, { colour: settings.background });

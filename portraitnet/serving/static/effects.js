@@ -4,16 +4,16 @@
 
 export const FORMATS = ["mask", "cutout", "blur", "replace"];
 
-function canvasLike(mask) {
+function blank(width, height) {
   const made = document.createElement("canvas");
-  made.width = mask.width;
-  made.height = mask.height;
+  made.width = width;
+  made.height = height;
   return made;
 }
 
 // The photo with the mask as its alpha.
 function cutout(source, mask) {
-  const out = canvasLike(mask);
+  const out = blank(mask.width, mask.height);
   const context = out.getContext("2d");
   context.drawImage(source, 0, 0, out.width, out.height);
   context.globalCompositeOperation = "destination-in";
@@ -23,9 +23,7 @@ function cutout(source, mask) {
 
 // The background: blurred with sigma = strength x the longer side, or one colour.
 function background(source, format, options, width, height) {
-  const out = document.createElement("canvas");
-  out.width = width;
-  out.height = height;
+  const out = blank(width, height);
   const context = out.getContext("2d");
   if (format === "replace") {
     context.fillStyle = options.colour || "#00b140";

@@ -141,6 +141,10 @@ export class BrowserSegmenter {
   // (preprocess.resize_image), enlarged bilinearly by the canvas.
   fitted(source, width, height, box) {
     const shrinking = box.fittedWidth < width || box.fittedHeight < height;
+    if (shrinking && source instanceof HTMLCanvasElement) { // a live frame already drawn: read it, no second copy
+      const pixels = source.getContext("2d").getImageData(0, 0, width, height).data;
+      return resizeArea(pixels, width, height, box.fittedWidth, box.fittedHeight);
+    }
     const drawn = this.input;
     drawn.width = shrinking ? width : box.fittedWidth;
     drawn.height = shrinking ? height : box.fittedHeight;
