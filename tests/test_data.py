@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from portraitnet.training.check import check_dataset
-from portraitnet.training.data import (DataError, image_hashes, list_samples, load_pair, remove_duplicates,
-                                       split_validation)
+from portraitnet.training.data import (DataError, image_hashes, list_samples, load_pair, load_target,
+                                       remove_duplicates, split_validation, with_teacher)
 
 
 def test_reads_pairs_in_split_order(synthetic_dataset):
@@ -48,6 +48,24 @@ def test_size_mismatch_is_named(synthetic_dataset):
     sample = list_samples(synthetic_dataset, "train")[2]
     with pytest.raises(DataError, match=r"00002\.png: mask is 10x10 but its image 00002\.jpg is 90x120"):
         load_pair(sample)
+
+
+def test_teachers_soft_masks_blend_into_the_target_and_missing_ones_are_named(synthetic_dataset, tmp_path):
+    teachers = tmp_path / "teachers"
+    teachers.mkdir()
+    samples = list_samples(synthetic_dataset, "train")[:2]
+    for sample in samples:
+        cv2.imwrite(str(teachers / f"{sample.stem}.png"), np.full((120, 90), 204, np.uint8))  # 0.8 everywhere
+    _, mask = load_pair(samples[0])
+    _, target = load_target(with_teacher(samples, teachers, 0.25)[0])
+    assert target.dtype == np.float32
+    np.testing.assert_allclose(target, 0.75 * mask + 0.25 * 0.8, atol=1e-6)
+    np.testing.assert_array_equal(load_target(samples[0])[1], mask)  # no teacher: the mask itself
+    with pytest.raises(DataError, match=r"teachers/00002\.png: missing teachers' soft mask for image 00002\.jpg"):
+        with_teacher(list_samples(synthetic_dataset, "train")[:3], teachers, 0.25)
+    cv2.imwrite(str(teachers / "00001.png"), np.zeros((10, 10), np.uint8))
+    with pytest.raises(DataError, match=r"00001\.png: soft mask is 10x10 but its image 00001\.jpg is 90x120"):
+        load_target(with_teacher(samples, teachers, 0.25)[1])
 
 
 def test_unreadable_image_is_named(synthetic_dataset):

@@ -1,16 +1,19 @@
 """The training recipe end to end: it learns, it resumes exactly, it runs under DDP."""
 
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.train import build_datasets, read_log, train, training_split
+from portraitnet.training.train import build_datasets, compute_loss, read_log, train, training_split
 
 pytestmark = pytest.mark.slow
 
@@ -148,3 +151,43 @@ def test_main_repeat_lists_the_true_masks_again_beside_the_pools(synthetic_datas
     config = tiny_config(synthetic_dataset, tmp_path / "run", pools=[str(pool)], main_repeat=3)
     train_set, _, info = build_datasets(config)
     assert len(train_set) == 3 * info["train"] + 5
+
+
+def test_pools_can_teach_their_soft_masks_and_the_teachers_blend_into_eg1800s_targets(synthetic_dataset, tmp_path):
+    from conftest import write_synthetic_dataset
+    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
+    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
+    (pool / "val.txt").write_text("00005\n")
+    (pool / "soft").mkdir()
+    for path in (pool / "masks").glob("*.png"):  # the teachers' doubt: the mask's edge blurred
+        cv2.imwrite(str(pool / "soft" / path.name), cv2.GaussianBlur(cv2.imread(str(path), 0), (0, 0), 4))
+    teachers = tmp_path / "teachers"
+    teachers.mkdir()
+    for path in (synthetic_dataset / "images").glob("*.jpg"):  # teachers that call everything a person
+        cv2.imwrite(str(teachers / f"{path.stem}.png"), np.full((120, 90), 255, np.uint8))
+    config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=1, pools=[str(pool)], pool_targets="soft",
+                         teacher_dir=str(teachers), teacher_weight=0.25)
+    train_set, _, info = build_datasets(config)
+    hard_set, _, _ = build_datasets(tiny_config(synthetic_dataset, tmp_path / "hard", pools=[str(pool)]))
+    main = [target for _, target in train_set.fitted[:info["train"]]]
+    assert min(float(t.min()) for t in main) == pytest.approx(0.25)  # background: 0.75 * 0 + 0.25 * 1
+    for (_, target), (_, hard) in zip(train_set.fitted[:info["train"]], hard_set.fitted):
+        assert ((target >= 0.5) == (hard >= 0.5)).mean() > 0.97  # below weight 0.5 the classes stay the mask's
+    for (_, soft), (_, hard) in zip(train_set.fitted[info["train"]:], hard_set.fitted[info["train"]:]):
+        assert ((soft > 0.05) & (soft < 0.95)).sum() > ((hard > 0.05) & (hard < 0.95)).sum()
+    train(config, show_progress=False)
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["data"]["teacher"] == {"dir": str(teachers), "weight": 0.25}
+
+
+def test_the_cross_entropy_aims_at_the_target_probability():
+    """With a soft target of 0.3 the loss is lowest where the prediction is 0.3, not at the hard class 0."""
+    config = TrainConfig(edge_loss=False, consistency_loss=False)
+
+    def loss_at(probability: float) -> float:
+        logit = math.log(probability / (1 - probability))
+        model = lambda images: torch.zeros(images.shape[0], 2, 4, 4) + torch.tensor([0.0, logit])[:, None, None]
+        batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4),
+                 "target": torch.full((1, 4, 4), 0.3), "edge": torch.zeros(1, 4, 4, dtype=torch.long)}
+        return compute_loss(model, batch, config)[0].item()
+
+    assert loss_at(0.3) < loss_at(0.2) and loss_at(0.3) < loss_at(0.4) and loss_at(0.3) < loss_at(0.01)

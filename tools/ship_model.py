@@ -110,6 +110,9 @@ def cycle_record(source: str, model: dict[str, Any], log: list[dict[str, Any]], 
         if model["data"].get("pools"):
             record["pseudo_labelled_pools"] = {name: {**pool, **pool_teachers(Path(pool["path"]))}
                                                for name, pool in model["data"]["pools"].items()}
+        if model["data"].get("teacher"):  # the teachers' soft masks blended into EG1800's targets
+            teacher = model["data"]["teacher"]
+            record["teacher_targets"] = {**teacher, **pool_teachers(Path(teacher["dir"]).parent)}
     record.update(config=model["config"], notes=notes)
     if previous is not None:
         record["warm_start"] = previous

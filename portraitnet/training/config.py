@@ -32,6 +32,11 @@ class TrainConfig:
     pools: list[str] = dataclasses.field(default_factory=list)
     main_repeat: int = 1  # EG1800's training split is listed this many times per epoch, so that its true masks
     # keep their share of the steps when the pools outnumber it
+    pool_targets: str = "hard"  # what the pools' train parts teach: "hard" (masks/, the teachers' mean >= 0.5) or
+    # "soft" (soft/, the teachers' mean probability itself: their doubt at hair and edges carries over)
+    teacher_dir: str = ""  # the teachers' soft masks of EG1800's training images (<stem>.png, 0..255, made by
+    # tools/pseudo_label.py); with teacher_weight > 0 each target is (1 - w) * true mask + w * teachers' mask
+    teacher_weight: float = 0.0
     # model
     encoder_weights: str = ""  # "" (random) or "imagenet" (portraitnet/training/imagenet.py; needs encoder_padding "keras")
     encoder_padding: str = "symmetric"  # "symmetric" or "keras": how the encoder's stride-2 convs pad
@@ -128,6 +133,12 @@ class TrainConfig:
                      "framed_batch_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.pool_targets not in ("hard", "soft"):
+            raise ValueError(f"pool_targets must be 'hard' or 'soft', got {self.pool_targets!r}")
+        if not 0 <= self.teacher_weight <= 1:
+            raise ValueError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
+        if self.teacher_weight > 0 and not self.teacher_dir:
+            raise ValueError("teacher_weight > 0 needs teacher_dir (the teachers' soft masks of the training images)")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

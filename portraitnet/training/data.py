@@ -6,6 +6,7 @@ Every problem raises DataError naming the file: nothing is silently dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ class Sample:
     stem: str
     image_path: Path
     mask_path: Path
+    teacher_path: Path | None = None  # teachers' soft mask (0..255) of the same image, for a blended target
+    teacher_weight: float = 0.0  # the target is (1 - w) * mask + w * teacher
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -65,6 +68,41 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{sample.mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image "
                         f"{sample.image_path.name} is {image.shape[1]}x{image.shape[0]}")
     return image, mask
+
+
+def read_probability(path: Path) -> np.ndarray:
+    """float32 (H, W) in [0, 1] from a grey 0..255 image (the teachers' soft masks)."""
+    data = _read_bytes(path)
+    soft = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if soft is None:
+        raise DataError(f"{path}: not a readable soft mask image")
+    return soft.astype(np.float32) / 255
+
+
+def load_target(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+    """The image and its training target, the person probability float32 (H, W): the mask (0 or 1), blended with
+    the teachers' soft mask when the sample has one."""
+    image, mask = load_pair(sample)
+    target = mask.astype(np.float32)
+    if sample.teacher_path is not None and sample.teacher_weight > 0:
+        teacher = read_probability(sample.teacher_path)
+        if teacher.shape != mask.shape:
+            raise DataError(f"{sample.teacher_path}: soft mask is {teacher.shape[1]}x{teacher.shape[0]} but its "
+                            f"image {sample.image_path.name} is {mask.shape[1]}x{mask.shape[0]}")
+        target = (1 - sample.teacher_weight) * target + sample.teacher_weight * teacher
+    return image, target
+
+
+def with_teacher(samples: list[Sample], folder: Path, weight: float) -> list[Sample]:
+    """The samples with the teachers' soft mask `<folder>/<stem>.png` blended into their targets by `weight`."""
+    folder = Path(folder)
+    blended = []
+    for sample in samples:
+        path = folder / f"{sample.stem}.png"
+        if not path.is_file():
+            raise DataError(f"{path}: missing teachers' soft mask for image {sample.image_path.name}")
+        blended.append(dataclasses.replace(sample, teacher_path=path, teacher_weight=weight))
+    return blended
 
 
 def find_image(images_dir: Path, stem: str) -> Path | None:

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, Dataset, Sampler
 
-from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input, resize_image, resize_mask
+from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input, resize_image
 from .augment import DeformationRanges, random_deformation, random_texture
-from .data import Sample, load_pair
+from .data import Sample, load_target
 from .losses import edge_from_mask
 from .photometric import random_photometric
 from .scenes import ASPECT_RATIOS, FramingRanges, canvas_size, random_placement, random_scene, reframe
@@ -35,23 +35,27 @@ class Augmentation:
     framing: FramingRanges = field(default_factory=FramingRanges)
 
 
-def fit_pair(image: np.ndarray, mask: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Scale image and mask so the longer side equals size (the letterbox content, before padding)."""
+def fit_pair(image: np.ndarray, target: np.ndarray, size: int, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Scale image and target so the longer side equals size (the letterbox content, before padding). A soft
+    target keeps its area-averaged probabilities; a hard one (a mask) stays 0 or 1, where half a pixel is person."""
     box = Letterbox.fit(image.shape[0], image.shape[1], size)
+    target = resize_image(target, box.fitted_width, box.fitted_height)
     return (resize_image(image, box.fitted_width, box.fitted_height),
-            resize_mask(mask, box.fitted_width, box.fitted_height))
+            target if soft else (target >= 0.5).astype(np.float32))
 
 
 def load_fitted(samples: list[Sample], size: int, threads: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
     """Decode every pair once (OpenCV releases the GIL, so threads help)."""
     def one(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-        return fit_pair(*load_pair(sample), size)
+        return fit_pair(*load_target(sample), size, soft=sample.teacher_weight > 0)
     with ThreadPoolExecutor(max(1, threads)) as pool:
         return list(pool.map(one, samples))
 
 
 class PortraitDataset(Dataset):
-    """Items: image A (3, S, S) float, texture-changed A' (3, S, S), mask (S, S) long, edge (S, S) long.
+    """Items: image A (3, S, S) float, texture-changed A' (3, S, S), target (S, S) float (the person probability
+    the loss aims at: the mask, or its blend with the teachers' soft mask), mask (S, S) long (target >= 0.5, what
+    validation scores against) and edge (S, S) long (the mask's contour).
 
     With augment=False the image is only letterboxed and A' equals A.
     """
@@ -75,20 +79,22 @@ class PortraitDataset(Dataset):
     def __getitem__(self, key: int | tuple[int, float | None]) -> dict[str, torch.Tensor]:
         """key: an index, or (index, aspect) from FramedBatches (aspect None: the usual square item)."""
         index, aspect = key if isinstance(key, tuple) else (key, None)
-        image, mask = self.fitted[index]
+        image, target = self.fitted[index]
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            image, mask = self._deform(index, rng, aspect)
+            image, target = self._deform(index, rng, aspect)
             textured = random_texture(image, rng) if self.augmentation.texture else image
             if _chance(rng, self.augmentation.photometric_probability):
                 textured = random_photometric(textured, rng)
         else:
             box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
-            image, mask = pad_to_input(image, box, PAD_VALUE), pad_to_input(mask, box, 0)
+            image, target = pad_to_input(image, box, PAD_VALUE), pad_to_input(target, box, 0)
             textured = image
+        mask = (target >= 0.5).astype(np.uint8)
         return {
             "image": torch.from_numpy(normalize(image)),
             "textured": torch.from_numpy(normalize(textured)),
+            "target": torch.from_numpy(target),
             "mask": torch.from_numpy(mask.astype(np.int64)),
             "edge": torch.from_numpy(edge_from_mask(mask).astype(np.int64)),
         }
@@ -97,23 +103,23 @@ class PortraitDataset(Dataset):
                 framed_aspect: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The paper's deformation, or a new scene: a composite and/or another frame, letterboxed to the square;
         with framed_aspect, a scene in a frame of that aspect, letterboxed to the frame's multiple-of-32 shape."""
-        image, mask = self.fitted[index]
+        image, target = self.fitted[index]
         settings = self.augmentation
         composite = len(self) > 1 and _chance(rng, settings.composite_probability)
         landscape = _chance(rng, settings.landscape_probability)
         if not (composite or landscape or framed_aspect):
-            return random_deformation(image, mask, self.size, rng, settings.deformation)
+            return random_deformation(image, target, self.size, rng, settings.deformation)
         aspect = float(rng.choice(ASPECT_RATIOS)) if landscape else image.shape[1] / image.shape[0]
         aspect = framed_aspect or aspect
         if composite:
             others = (index + 1 + rng.choice(len(self) - 1, min(4, len(self) - 1), replace=False)) % len(self)
             scenes = [self.fitted[other] for other in others]
-            image, mask = random_scene(image, mask, scenes, self.size, aspect, rng, settings.framing)
+            image, target = random_scene(image, target, scenes, self.size, aspect, rng, settings.framing)
         else:
             canvas = canvas_size(aspect, self.size)
-            image, mask = reframe(image, mask, canvas, random_placement(rng, settings.framing))
+            image, target = reframe(image, target, canvas, random_placement(rng, settings.framing))
         box = Letterbox.fit(image.shape[0], image.shape[1], self.size, fit=framed_aspect is not None)
-        return pad_to_input(image, box, PAD_VALUE), pad_to_input(mask, box, 0)
+        return pad_to_input(image, box, PAD_VALUE), pad_to_input(target, box, 0)
 
 
 class FramedBatches(Sampler):

@@ -77,7 +77,8 @@ def soft_alpha(mask: np.ndarray, sigma: float) -> np.ndarray:
 def compose(person: np.ndarray, person_mask: np.ndarray, scene: np.ndarray, scene_mask: np.ndarray,
             canvas: tuple[int, int], place: Placement, scene_zoom: float = 1.0, scene_offset: tuple[float, float] = (0.5, 0.5),
             scene_flip: bool = False, edge_sigma: float = 0.8) -> tuple[np.ndarray, np.ndarray]:
-    """Paste the person of `person` onto `scene` (covering the canvas); returns the image and its exact mask."""
+    """Paste the person of `person` onto `scene` (covering the canvas); returns the image and its exact mask
+    (the masks may be 0/1 or person probabilities; the result is of their kind)."""
     person_warp = person_matrix(person.shape[0], person.shape[1], canvas, place)
     pasted = cv2.warpAffine(person, person_warp, canvas, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     pasted_mask = cv2.warpAffine(person_mask, person_warp, canvas, flags=cv2.INTER_NEAREST,
@@ -88,8 +89,7 @@ def compose(person: np.ndarray, person_mask: np.ndarray, scene: np.ndarray, scen
                                      borderMode=cv2.BORDER_REFLECT)
     alpha = soft_alpha(pasted_mask, edge_sigma)[..., None]
     image = (alpha * pasted + (1 - alpha) * background).round().astype(np.uint8)
-    mask = ((pasted_mask > 0) | (background_mask > 0)).astype(np.uint8)
-    return image, mask
+    return image, np.maximum(pasted_mask, background_mask)  # the union; probabilities (soft targets) stay so
 
 
 def reframe(image: np.ndarray, mask: np.ndarray, canvas: tuple[int, int], place: Placement,

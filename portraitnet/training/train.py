@@ -29,7 +29,7 @@ from ..evaluation.metrics import foreground_iou
 from .augment import DeformationRanges
 from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic
 from .config import TrainConfig
-from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation
+from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation, with_teacher
 from .dataset import Augmentation, FramedBatches, PortraitDataset
 from .losses import consistency_loss, focal_loss
 from .model import PortraitNet
@@ -167,9 +167,14 @@ def build_datasets(config: TrainConfig,
     val_sets = {"main": PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)}
     info: dict[str, Any] = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
                             "val_stems": [s.stem for s in val_samples], "pools": {}}
+    if config.teacher_weight > 0:
+        train_samples = with_teacher(train_samples, Path(config.teacher_dir), config.teacher_weight)
+        info["teacher"] = {"dir": config.teacher_dir, "weight": config.teacher_weight}
     train_samples = train_samples * config.main_repeat
     for pool in config.pools:
         pool_train, pool_val = list_samples(Path(pool), "train.txt"), list_samples(Path(pool), "val.txt")
+        if config.pool_targets == "soft":
+            pool_train = with_teacher(pool_train, Path(pool) / "soft", 1.0)
         train_samples = train_samples + pool_train
         val_sets[Path(pool).name] = PortraitDataset(pool_val, config.input_size, augment=False, threads=threads)
         info["pools"][Path(pool).name] = {"path": pool, "train": len(pool_train), "val": len(pool_val)}
@@ -184,10 +189,12 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
                  config: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2.
 
-    A and its texture-changed copy A' go through the network as one batch.
+    A and its texture-changed copy A' go through the network as one batch. m is the target probability of person:
+    0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in.
     """
     images = torch.cat([batch["image"], batch["textured"]])  # (2B, 3, S, S)
-    mask, edge = batch["mask"], batch["edge"]  # (B, S, S) each
+    target, edge = batch["target"].float(), batch["edge"]  # (B, S, S) each
+    target = torch.stack([1 - target, target], dim=1)  # (B, 2, S, S): class probabilities
     if config.edge_loss:
         mask_logits, edge_logits = model(images, with_edge=True)  # (2B, 2, S, S) each
         edge_a, edge_t = edge_logits.float().chunk(2)
@@ -196,8 +203,8 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
     mask_a, mask_t = mask_logits.float().chunk(2)
 
     terms: dict[str, torch.Tensor] = {
-        "ce": F.cross_entropy(mask_a, mask),
-        "ce_textured": F.cross_entropy(mask_t, mask),
+        "ce": F.cross_entropy(mask_a, target),
+        "ce_textured": F.cross_entropy(mask_t, target),
     }
     loss = terms["ce"] + terms["ce_textured"]
     if config.edge_loss:
