@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): input 'image' (batch, 3, height, width) normalised "
               f"RGB, output 'person' (batch, height, width) probability; height and width any multiples of 32, "
-              f"{size} x {size} as trained{' (int8, calibrated on %d photos)' % len(photos) if '.int8' in path.name else ''}")
+              f"{size} x {size} as trained{int8_note(path, photos)}")
     return 0
 
 
@@ -96,9 +96,12 @@ def export_tflite(args: argparse.Namespace, model, size: int, photos: list[Path]
     written = convert(model, args.output, (height, width), photos, int8_path(args.output) if args.int8 else None)
     for path in written:
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): input (1, {height}, {width}, 3) normalised RGB, "
-              f"output (1, {height}, {width}) person probability"
-              f"{' (int8, calibrated on %d photos)' % len(photos) if '.int8' in path.name else ''}")
+              f"output (1, {height}, {width}) person probability{int8_note(path, photos)}")
     return 0
+
+
+def int8_note(path: Path, photos: list[Path]) -> str:
+    return f" (int8, calibrated on {len(photos)} photos)" if ".int8" in path.name else ""
 
 
 def export_web(args: argparse.Namespace) -> int:
