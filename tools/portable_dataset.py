@@ -13,7 +13,9 @@ more resize and a JPEG encode); score the result on the original data.
 
 Pseudo-labelled pools (tools/pseudo_label.py) travel too with --pools: each lands in OUT/pools/<name> with its
 val part whole and at most --pool-limit training photos (a seeded sample), for `--pools OUT/pools/<name> ...`.
-Grey photos are stored as one-channel JPEGs (a third of the bytes).
+Grey photos are stored as one-channel JPEGs (a third of the bytes); a pool's soft masks (`soft/`) travel shrunk
+beside its masks. The teachers' soft masks of EG1800's own photos (`teacher_dir`) are made on the copy's images
+(tools/pseudo_label.py OUT/images ...), so that they match the copy's sizes.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 
 from portraitnet.inference.preprocess import resize_image, resize_mask
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.data import Sample, list_samples, load_pair
+from portraitnet.training.data import Sample, list_samples, load_pair, read_probability
 from portraitnet.training.train import training_split
 
 
@@ -50,11 +52,17 @@ def main() -> None:
     (args.out / "masks").mkdir(parents=True, exist_ok=True)
 
     def copy(sample: Sample, out: Path) -> None:
+        """The pair shrunk, and a pool photo's soft mask (soft/, for `pool_targets = "soft"`) beside it."""
         image, mask = load_pair(sample)
+        soft_path = sample.mask_path.parent.parent / "soft" / f"{sample.stem}.png"
+        soft = read_probability(soft_path) if out != args.out and soft_path.is_file() else None
         scale = args.max_side / max(image.shape[:2])
         if scale < 1:
             width, height = round(image.shape[1] * scale), round(image.shape[0] * scale)
             image, mask = resize_image(image, width, height), resize_mask(mask, width, height)
+            soft = None if soft is None else resize_image(soft, width, height)
+        if soft is not None:
+            cv2.imwrite(str(out / "soft" / f"{sample.stem}.png"), np.round(soft * 255).astype(np.uint8))
         grey = bool(np.all(image[..., 0] == image[..., 1]) and np.all(image[..., 1] == image[..., 2]))
         cv2.imwrite(str(out / "images" / f"{sample.stem}.jpg"),
                     image[..., 0] if grey else cv2.cvtColor(image, cv2.COLOR_RGB2BGR),
@@ -67,6 +75,7 @@ def main() -> None:
             out = args.out / "pools" / pool_dir.name
             (out / "images").mkdir(parents=True, exist_ok=True)
             (out / "masks").mkdir(parents=True, exist_ok=True)
+            (out / "soft").mkdir(parents=True, exist_ok=True)
             pool_train, pool_val = list_samples(pool_dir, "train.txt"), list_samples(pool_dir, "val.txt")
             if args.pool_limit and len(pool_train) > args.pool_limit:
                 pool_train = sorted(random.Random(0).sample(pool_train, args.pool_limit), key=lambda s: s.stem)
