@@ -2,18 +2,13 @@
 // probability), as portraitnet/inference/effects.py draws them: grey mask, cut-out, blurred or replaced background.
 "use strict";
 
-export const FORMATS = ["mask", "cutout", "blur", "replace"];
+import { canvas } from "./segment.js";
 
-function blank(width, height) {
-  const made = document.createElement("canvas");
-  made.width = width;
-  made.height = height;
-  return made;
-}
+export const FORMATS = ["mask", "cutout", "blur", "replace"];
 
 // The photo with the mask as its alpha.
 function cutout(source, mask) {
-  const out = blank(mask.width, mask.height);
+  const out = canvas(mask.width, mask.height);
   const context = out.getContext("2d");
   context.drawImage(source, 0, 0, out.width, out.height);
   context.globalCompositeOperation = "destination-in";
@@ -23,7 +18,7 @@ function cutout(source, mask) {
 
 // The background: blurred with sigma = strength x the longer side, or one colour.
 function background(source, format, options, width, height) {
-  const out = blank(width, height);
+  const out = canvas(width, height);
   const context = out.getContext("2d");
   if (format === "replace") {
     context.fillStyle = options.colour || "#00b140";

@@ -31,7 +31,8 @@ export function letterbox(height, width, size = INPUT_SIZE, fit = false) {
   };
 }
 
-function canvas(width, height) {
+// A blank canvas of that size (the effects draw on them too).
+export function canvas(width, height) {
   const made = document.createElement("canvas");
   made.width = width;
   made.height = height;
