@@ -1,11 +1,14 @@
 """Square input against fit input (each frame at its own multiple-of-32 shape): IoU and time per frame.
 
-    python benchmarks/fit_input.py [--weights runs/x/best.pt] [--threads 2] [--repeats 200]
+    python benchmarks/fit_input.py [--weights runs/x/best.pt] [--threads 2] [--repeats 200] [--validation]
 
 IoU: per-image foreground IoU at full resolution, threshold 0.5, on davis_person (854 x 480 video frames, for
 evaluation only), EG1800's landscape robustness variant (1280 x 720 frames) and EG1800's test split (3:4
-portraits, which run as 192 x 224). Time: one 1280 x 720 frame through `Segmenter.predict_arrays` (letterbox,
-network, map back), the two inputs interleaved in rounds so that a change in the machine's speed hits both.
+portraits, which run as 192 x 224). With --validation, on held-out data instead, where choices about the input
+may be made: the model's own validation images (EG1800's, and each pool's held-out part against the teachers'
+masks), as they are and framed as 1280 x 720 landscapes the way the robustness benchmark frames its test images.
+Time: one 1280 x 720 frame through `Segmenter.predict_arrays` (letterbox, network, map back), the two inputs
+interleaved in rounds so that a change in the machine's speed hits both.
 """
 
 from __future__ import annotations
@@ -25,6 +28,38 @@ def mean_iou(segmenter, pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
         for probability, (_, mask) in zip(segmenter.predict_arrays([image for image, _ in chunk]), chunk):
             ious.append(foreground_iou(probability > 0.5, mask))
     return 100 * float(np.mean(ious))
+
+
+def evaluation_sets(data: Path) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """davis_person, EG1800's test split and its 16:9 robustness variant: reported, never chosen on."""
+    from portraitnet.evaluation.robustness import variant_pairs
+    from portraitnet.training.data import list_samples, load_pair
+
+    eg1800 = [load_pair(s) for s in list_samples(data / "eg1800", "eg1800_test_present.txt")]
+    return {"davis_person": [load_pair(s) for s in list_samples(data / "davis_person", None)],
+            "eg1800 landscape (1280x720)": list(variant_pairs("landscape", eg1800)),
+            "eg1800 test (3:4)": eg1800}
+
+
+def validation_sets(weights: Path | None, data: Path) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """The checkpoint's held-out images, as they are and framed at 16:9 on each other's scenes."""
+    from portraitnet.evaluation.evaluate import split_samples
+    from portraitnet.evaluation.robustness import variant_pairs
+    from portraitnet.inference.segmenter import shipped_weights
+    from portraitnet.training.checkpoint import load_checkpoint
+    from portraitnet.training.data import list_samples, load_pair
+
+    payload = load_checkpoint(weights if weights and weights.suffix == ".pt" else shipped_weights())
+    held_out = {"eg1800 val": [load_pair(s) for s in split_samples(data / "eg1800", "val", payload)]}
+    for name, pool in payload["data"].get("pools", {}).items():
+        held_out[f"{name} val"] = [load_pair(s) for s in list_samples(Path(pool["path"]),
+                                                                      str(Path(pool["path"]) / "val.txt"))]
+    sets = {}
+    for name, pairs in held_out.items():
+        sets[name] = pairs
+        if len(pairs) > 1:
+            sets[f"{name} landscape"] = list(variant_pairs("landscape", pairs))
+    return sets
 
 
 def frame_times(segmenters: dict, frame: np.ndarray, repeats: int, rounds: int = 5) -> dict[str, float]:
@@ -47,18 +82,15 @@ def main() -> None:
     parser.add_argument("--weights", type=Path, help="default: the shipped model")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200, help="timed frames per input shape (0: IoU only)")
+    parser.add_argument("--validation", action="store_true",
+                        help="score the model's held-out images (plain and framed 16:9), not the evaluation sets")
     args = parser.parse_args()
 
-    from portraitnet.evaluation.robustness import variant_pairs
     from portraitnet.inference.segmenter import Segmenter
-    from portraitnet.training.data import list_samples, load_pair
 
     segmenters = {shape: Segmenter(args.weights, threads=args.threads, fit_input=shape == "fit")
                   for shape in ("square", "fit")}
-    eg1800 = [load_pair(s) for s in list_samples(args.data / "eg1800", "eg1800_test_present.txt")]
-    sets = {"davis_person": [load_pair(s) for s in list_samples(args.data / "davis_person", None)],
-            "eg1800 landscape (1280x720)": list(variant_pairs("landscape", eg1800)),
-            "eg1800 test (3:4)": eg1800}
+    sets = validation_sets(args.weights, args.data) if args.validation else evaluation_sets(args.data)
     print(f"model: {args.weights or 'shipped'}; full-resolution IoU, threshold 0.5")
     print(f"{'set':>28} {'images':>6} {'square':>8} {'fit':>8}")
     for name, pairs in sets.items():
@@ -66,7 +98,7 @@ def main() -> None:
         print(f"{name:>28} {len(pairs):>6} {ious['square']:8.2f} {ious['fit']:8.2f}", flush=True)
     if not args.repeats:
         return
-    frame = sets["eg1800 landscape (1280x720)"][0][0]
+    frame = next(image for pairs in sets.values() for image, _ in pairs if image.shape[:2] == (720, 1280))
     ms = frame_times(segmenters, frame, args.repeats)
     print(f"1280x720 frame, {args.threads} threads, median of {args.repeats}: square (224x224) {ms['square']:.2f} ms, "
           f"fit (224x128) {ms['fit']:.2f} ms, square / fit = {ms['square'] / ms['fit']:.2f}x")

@@ -1,8 +1,10 @@
-"""Ablations at an equal budget: every row trains the same epochs from scratch, then is scored on the test split
-and on every variant of the robustness benchmark.
+"""Ablations at an equal budget: every row trains the same epochs from the base recipe's start (from scratch with
+configs/cpu.toml, from the ImageNet encoder with configs/imagenet.toml), then is scored on the test split and on
+every variant of the robustness benchmark.
 
     python tools/ablation.py losses [--epochs 30]          # the paper's table: none, +boundary, +consistency, both
     python tools/ablation.py augmentation [--epochs 30]    # paper's augmentation, + each addition, + all
+    python tools/ablation.py losses --config configs/imagenet.toml --epochs 12 --out runs/ablation_imagenet
 
 Rows run one after another into runs/ablation/<study>/<row>; a stopped study resumes where it was (finished rows
 are skipped, a half-trained row continues from its last.pt). The table goes to stdout and to
@@ -76,7 +78,9 @@ def main() -> None:
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     first = next(iter(results.values()))
-    print(f"{args.study}: {args.epochs} epochs each from scratch; {first['split']} ({first['images']} images)")
+    start = f"the {base['encoder_weights']} encoder" if base.get("encoder_weights") else "scratch"
+    print(f"{args.study}: {args.epochs} epochs each from {start} ({args.config}); "
+          f"{first['split']} ({first['images']} images)")
     print(table)
     (root / "table.md").write_text(table + "\n")
     (root / "results.json").write_text(json.dumps({k: {m: v for m, v in r.items() if m != "per_image"}
