@@ -4,7 +4,8 @@ every variant of the robustness benchmark.
 
     python tools/ablation.py losses [--epochs 30]          # the paper's table: none, +boundary, +consistency, both
     python tools/ablation.py augmentation [--epochs 30]    # paper's augmentation, + each addition, + all
-    python tools/ablation.py losses --config configs/imagenet.toml --epochs 12 --out runs/ablation_imagenet
+    python tools/ablation.py losses --config configs/imagenet.toml --epochs 12 --out runs/ablation_imagenet \
+        [--rows "no auxiliary loss" "both (paper)"]        # only these rows, the others left for later
 
 Rows run one after another into runs/ablation/<study>/<row>; a stopped study resumes where it was (finished rows
 are skipped, a half-trained row continues from its last.pt). The table goes to stdout and to
@@ -52,6 +53,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("configs/cpu.toml"),
                         help="the base recipe; each row changes only its own knobs")
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    parser.add_argument("--rows", nargs="+", metavar="ROW",
+                        help="train and score only these rows (their names as in the table), e.g. when a "
+                             "session has time for two; the others keep their state for a later run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -60,9 +64,15 @@ def main() -> None:
     base["warmup_epochs"] = min(base.get("warmup_epochs", 0), args.epochs // 10)
     if args.study == "augmentation":  # start from the paper's augmentation; each row adds its own
         base.update(composite_probability=0.0, landscape_probability=0.0, photometric_probability=0.0)
+    rows = STUDIES[args.study]
+    unknown = set(args.rows or []) - set(rows)
+    if unknown:
+        parser.error(f"unknown rows {sorted(unknown)} (the {args.study} study has: {', '.join(rows)})")
     root = args.out / args.study
     results = {}
-    for name, changes in STUDIES[args.study].items():
+    for name, changes in rows.items():
+        if args.rows and name not in args.rows:
+            continue
         out_dir = row_dir(root, name)
         config = TrainConfig.from_dict({**base, **changes, "out_dir": str(out_dir)})
         last = out_dir / "last.pt"
