@@ -49,7 +49,9 @@ def validation_sets(weights: Path | None, data: Path) -> dict[str, list[tuple[np
     from portraitnet.training.checkpoint import load_checkpoint
     from portraitnet.training.data import list_samples, load_pair
 
-    payload = load_checkpoint(weights if weights and weights.suffix == ".pt" else shipped_weights())
+    if weights and weights.suffix != ".pt":
+        raise SystemExit(f"{weights}: --validation needs a checkpoint (.pt), which records its validation split")
+    payload = load_checkpoint(weights or shipped_weights())
     held_out = {"eg1800 val": [load_pair(s) for s in split_samples(data / "eg1800", "val", payload)]}
     for name, pool in payload["data"].get("pools", {}).items():
         held_out[f"{name} val"] = [load_pair(s) for s in list_samples(Path(pool["path"]),
