@@ -19,6 +19,7 @@ uvicorn = pytest.importorskip("uvicorn", reason="the serve extra is not installe
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright (Python package) is not installed")
 
 from portraitnet.inference.imageio import load_rgb  # noqa: E402
+from portraitnet.inference.preprocess import resize_image  # noqa: E402
 from portraitnet.inference.segmenter import Segmenter  # noqa: E402
 from portraitnet.serving.server import create_app  # noqa: E402
 from portraitnet.serving.site import web_runtime_installed, write_site  # noqa: E402
@@ -182,3 +183,21 @@ def test_the_page_works_as_static_files_with_no_python_server(browser, tmp_path)
         page.context.close()
     finally:
         httpd.shutdown()
+
+
+def test_the_page_shrinks_a_frame_as_python_does(browser, server_url):
+    """A 1920 x 1080 frame shrunk to the letterbox's 224 x 126 by the page (two 2 x 2 halvings, then an area
+    average) and by preprocess.resize_image: the same pixels, to a grey level."""
+    page, _ = open_page(browser, server_url)
+    frame = cv2.resize(load_rgb(SAMPLES[0]), (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    rgba = np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+    shrunk = page.evaluate("""async ([data, width, height]) => {
+        const { shrink } = await import("./segment.js");
+        const pixels = Uint8ClampedArray.from(atob(data), c => c.charCodeAt(0));
+        return Array.from(shrink(pixels, width, height, 224, 126));
+    }""", [base64.b64encode(rgba.tobytes()).decode(), 1920, 1080])
+    ours = np.array(shrunk, np.float32).reshape(126, 224, 4)[..., :3]
+    difference = np.abs(ours - resize_image(frame, 224, 126).astype(np.float32))
+    print(f"page vs Python shrink: max |difference| {difference.max():.0f}, mean {difference.mean():.4f}")
+    assert difference.max() <= 1
+    page.context.close()

@@ -1,11 +1,14 @@
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portraitnet.inference.preprocess import (MEAN, PAD_VALUE, STD, Letterbox, letterbox_image, letterbox_mask,
-                                              normalize, unletterbox)
+                                              normalize, resize_image, unletterbox)
 from portraitnet.inference.route import prepare_batch
+
+from conftest import REPO
 
 
 def test_portrait_image_is_fitted_centred_and_padded_grey():
@@ -74,3 +77,21 @@ def test_fit_input_is_the_fitted_image_rounded_up_to_multiples_of_32():
     assert batch.shape == (2, 3, 224, 224)  # one shape per batch: the smallest that holds both
     assert (boxes[0].top, boxes[1].left) == (49, 28)
     assert prepare_batch([np.zeros((720, 1280, 3), np.uint8)] * 2, 224, fit=True)[0].shape == (2, 3, 128, 224)
+
+
+def test_a_large_shrink_halves_first_and_stays_an_area_average():
+    """A 1920 x 1080 frame goes to 224 x 126 through two 2 x 2 halvings (OpenCV's fast path) and one area resize;
+    the result must stay within a grey level or so of one direct area resize, and be exactly it where no halving
+    applies (less than four times the size wanted, or an odd side)."""
+    photo = cv2.cvtColor(cv2.imread(str(REPO / "examples" / "astronaut.jpg")), cv2.COLOR_BGR2RGB)
+    for size, halved in (((1920, 1080), True), ((854, 480), False), ((1281, 721), False)):
+        frame = cv2.resize(photo, size, interpolation=cv2.INTER_CUBIC)
+        fitted = (224, round(224 * size[1] / size[0]))
+        ours = resize_image(frame, *fitted).astype(np.float32)
+        direct = cv2.resize(frame, fitted, interpolation=cv2.INTER_AREA).astype(np.float32)
+        assert ours.shape == direct.shape
+        difference = np.abs(ours - direct)
+        if halved:
+            assert 0 < difference.mean() < 1.5, difference.mean()
+        else:
+            assert difference.max() == 0

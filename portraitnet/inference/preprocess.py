@@ -62,9 +62,17 @@ class Letterbox:
 
 
 def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area averaging when shrinking (no aliasing), bilinear when enlarging."""
+    """Area averaging when shrinking (no aliasing), bilinear when enlarging. A large shrink first halves the image
+    by 2 x 2 means while it is at least four times the size wanted (even sides only): OpenCV's area resize has a
+    fast path for exactly 2x and a slow general one, which alone took 2.5 ms of a 1280 x 720 webcam frame's 12
+    (5 ms at 1920 x 1080). The last step stays a true area average over two or more pixels: on the sample photo
+    the result is 0.4 (1280 x 720) to 0.8 (1920 x 1080) grey levels from one direct area resize on average."""
     shrinking = width < image.shape[1] or height < image.shape[0]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    if not shrinking:
+        return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+    while image.shape[1] >= 4 * width and image.shape[0] >= 4 * height and not (image.shape[0] | image.shape[1]) & 1:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def resize_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -58,8 +58,31 @@ function areaWeights(sourceSize, size) {
   return { to: Int32Array.from(to), from: Int32Array.from(from), weight: Float32Array.from(weight) };
 }
 
+// RGBA pixels (width x height) shrunk to (toWidth x toHeight) as preprocess.resize_image shrinks: halved by 2 x 2
+// means (OpenCV's fast path, rounding halves up) while at least four times the size wanted, then area-averaged.
+export function shrink(pixels, width, height, toWidth, toHeight) {
+  while (width >= 4 * toWidth && height >= 4 * toHeight && width % 2 === 0 && height % 2 === 0) {
+    const half = new Uint8ClampedArray(pixels.length / 4);
+    for (let y = 0; y < height / 2; y++) {
+      for (let x = 0; x < width / 2; x++) {
+        const at = 4 * (2 * y * width + 2 * x);
+        const to = 4 * (y * (width / 2) + x);
+        for (let c = 0; c < 3; c++) {
+          const sum = pixels[at + c] + pixels[at + 4 + c] + pixels[at + 4 * width + c] + pixels[at + 4 * width + 4 + c];
+          half[to + c] = (sum + 2) >> 2;
+        }
+        half[to + 3] = 255;
+      }
+    }
+    pixels = half;
+    width /= 2;
+    height /= 2;
+  }
+  return resizeArea(pixels, width, height, toWidth, toHeight);
+}
+
 // RGBA pixels (width x height) shrunk to (toWidth x toHeight) by area averaging, RGBA, rounded as OpenCV rounds.
-export function resizeArea(pixels, width, height, toWidth, toHeight) {
+function resizeArea(pixels, width, height, toWidth, toHeight) {
   const across = areaWeights(width, toWidth);
   const down = areaWeights(height, toHeight);
   const rowLength = toWidth * 3;
@@ -138,13 +161,13 @@ export class BrowserSegmenter {
     return { probability: output[this.session.outputNames[0]].data, box };
   }
 
-  // The source scaled to the box's fitted size, RGBA: shrunk by area averaging exactly as OpenCV's INTER_AREA
-  // (preprocess.resize_image), enlarged bilinearly by the canvas.
+  // The source scaled to the box's fitted size, RGBA: shrunk as preprocess.resize_image shrinks (OpenCV's
+  // INTER_AREA), enlarged bilinearly by the canvas.
   fitted(source, width, height, box) {
     const shrinking = box.fittedWidth < width || box.fittedHeight < height;
     if (shrinking && source instanceof HTMLCanvasElement) { // a live frame already drawn: read it, no second copy
       const pixels = source.getContext("2d").getImageData(0, 0, width, height).data;
-      return resizeArea(pixels, width, height, box.fittedWidth, box.fittedHeight);
+      return shrink(pixels, width, height, box.fittedWidth, box.fittedHeight);
     }
     const drawn = this.input;
     drawn.width = shrinking ? width : box.fittedWidth;
@@ -154,7 +177,7 @@ export class BrowserSegmenter {
     context.imageSmoothingQuality = "low";
     context.drawImage(source, 0, 0, drawn.width, drawn.height);
     const pixels = context.getImageData(0, 0, drawn.width, drawn.height).data;
-    return shrinking ? resizeArea(pixels, width, height, box.fittedWidth, box.fittedHeight) : pixels;
+    return shrinking ? shrink(pixels, width, height, box.fittedWidth, box.fittedHeight) : pixels;
   }
 
   // The probability inside the letterbox, as a fitted-size canvas whose alpha is the probability (0..255).
