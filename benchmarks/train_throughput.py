@@ -22,7 +22,8 @@ def make_batch(batch: int, size: int) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     mask = (torch.rand(batch, size, size, generator=generator) > 0.5).long()
     return {"image": torch.randn(batch, 3, size, size, generator=generator),
-            "textured": torch.randn(batch, 3, size, size, generator=generator), "mask": mask, "edge": mask}
+            "textured": torch.randn(batch, 3, size, size, generator=generator), "mask": mask, "edge": mask,
+            "target": mask.float(), "weight": torch.ones(batch, size, size)}
 
 
 def timed_steps(model, optimizer, batch, config, channels_last: bool, dtype, steps: int) -> float:

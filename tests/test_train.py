@@ -179,6 +179,53 @@ def test_pools_can_teach_their_soft_masks_and_the_teachers_blend_into_eg1800s_ta
     assert load_checkpoint(tmp_path / "run" / "best.pt")["data"]["teacher"] == {"dir": str(teachers), "weight": 0.25}
 
 
+def test_banded_pools_teach_what_the_teachers_agree_on_and_leave_their_doubt_out(synthetic_dataset, tmp_path):
+    from conftest import write_synthetic_dataset
+    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
+    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
+    (pool / "val.txt").write_text("00005\n")
+    (pool / "soft").mkdir()
+    for path in (pool / "masks").glob("*.png"):  # the teachers' doubt: the mask's edge blurred
+        cv2.imwrite(str(pool / "soft" / path.name), cv2.GaussianBlur(cv2.imread(str(path), 0), (0, 0), 4))
+    config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=1, pools=[str(pool)], pool_targets="banded",
+                         pool_doubt_band=0.3)
+    banded, _, info = build_datasets(config)
+    soft, _, _ = build_datasets(tiny_config(synthetic_dataset, tmp_path / "soft", pools=[str(pool)],
+                                            pool_targets="soft"))
+    banded.augment = soft.augment = False  # letterboxed only: each item's target is its soft mask as fitted
+    for index in range(len(banded)):
+        item = banded[index]
+        if index < info["train"]:  # EG1800's true masks: every pixel counts
+            assert item["weight"].min() == 1
+            continue
+        teachers = soft[index]["target"].numpy()
+        doubtful = item["weight"].numpy() == 0
+        assert 0 < doubtful.mean() < 0.5
+        assert np.array_equal(doubtful, np.abs(teachers - 0.5) < 0.3)
+        assert np.array_equal(item["target"].numpy(), (teachers >= 0.5).astype(np.float32))  # taught as hard
+    train(config, show_progress=False)
+
+
+def test_pixels_the_weight_leaves_out_do_not_move_the_loss():
+    """Whatever the model predicts where the weight is 0, the loss is the same; with all weights 1 it is the mean."""
+    config = TrainConfig(consistency_loss=False)
+    weight = torch.ones(1, 4, 4)
+    weight[..., :2] = 0
+
+    def loss_with(left_logit: float, weights: torch.Tensor) -> float:
+        logits = torch.zeros(2, 2, 4, 4)
+        logits[:, 1, :, :2] = left_logit
+        model = lambda images, with_edge=False: (logits, logits) if with_edge else logits
+        batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4), "target": torch.ones(1, 4, 4),
+                 "edge": torch.zeros(1, 4, 4, dtype=torch.long), "weight": weights}
+        return compute_loss(model, batch, config)[0].item()
+
+    assert loss_with(-5.0, weight) == pytest.approx(loss_with(5.0, weight))
+    assert loss_with(-5.0, torch.ones(1, 4, 4)) > loss_with(5.0, torch.ones(1, 4, 4))
+    expected = 2 * math.log(2) + config.edge_weight * 0.25 * math.log(2)  # p = 0.5 on every pixel counted
+    assert loss_with(0.0, weight) == pytest.approx(expected, rel=1e-5)
+
+
 def test_the_cross_entropy_aims_at_the_target_probability():
     """With a soft target of 0.3 the loss is lowest where the prediction is 0.3, not at the hard class 0."""
     config = TrainConfig(edge_loss=False, consistency_loss=False)
@@ -187,7 +234,8 @@ def test_the_cross_entropy_aims_at_the_target_probability():
         logit = math.log(probability / (1 - probability))
         model = lambda images: torch.zeros(images.shape[0], 2, 4, 4) + torch.tensor([0.0, logit])[:, None, None]
         batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4),
-                 "target": torch.full((1, 4, 4), 0.3), "edge": torch.zeros(1, 4, 4, dtype=torch.long)}
+                 "target": torch.full((1, 4, 4), 0.3), "edge": torch.zeros(1, 4, 4, dtype=torch.long),
+                 "weight": torch.ones(1, 4, 4)}
         return compute_loss(model, batch, config)[0].item()
 
     assert loss_at(0.3) < loss_at(0.2) and loss_at(0.3) < loss_at(0.4) and loss_at(0.3) < loss_at(0.01)

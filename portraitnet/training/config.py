@@ -32,8 +32,11 @@ class TrainConfig:
     pools: list[str] = dataclasses.field(default_factory=list)
     main_repeat: int = 1  # EG1800's training split is listed this many times per epoch, so that its true masks
     # keep their share of the steps when the pools outnumber it
-    pool_targets: str = "hard"  # what the pools' train parts teach: "hard" (masks/, the teachers' mean >= 0.5) or
-    # "soft" (soft/, the teachers' mean probability itself: their doubt at hair and edges carries over)
+    pool_targets: str = "hard"  # what the pools' train parts teach: "hard" (masks/, the teachers' mean >= 0.5),
+    # "soft" (soft/, the teachers' mean probability itself: their doubt at hair and edges carries over) or
+    # "banded" (hard where the teachers' mean is at least pool_doubt_band from 0.5, left out of the loss elsewhere:
+    # where the teachers disagree, on an edge or a whole limb, nothing is taught)
+    pool_doubt_band: float = 0.3
     teacher_dir: str = ""  # the teachers' soft masks of EG1800's training images (<stem>.png, 0..255, made by
     # tools/pseudo_label.py); with teacher_weight > 0 each target is (1 - w) * true mask + w * teachers' mask
     teacher_weight: float = 0.0
@@ -133,8 +136,10 @@ class TrainConfig:
                      "framed_batch_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        if self.pool_targets not in ("hard", "soft"):
-            raise ValueError(f"pool_targets must be 'hard' or 'soft', got {self.pool_targets!r}")
+        if self.pool_targets not in ("hard", "soft", "banded"):
+            raise ValueError(f"pool_targets must be 'hard', 'soft' or 'banded', got {self.pool_targets!r}")
+        if not 0 < self.pool_doubt_band < 0.5:
+            raise ValueError(f"pool_doubt_band must be in (0, 0.5), got {self.pool_doubt_band}")
         if not 0 <= self.teacher_weight <= 1:
             raise ValueError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
         if self.teacher_weight > 0 and not self.teacher_dir:

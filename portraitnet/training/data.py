@@ -30,6 +30,8 @@ class Sample:
     mask_path: Path
     teacher_path: Path | None = None  # teachers' soft mask (0..255) of the same image, for a blended target
     teacher_weight: float = 0.0  # the target is (1 - w) * mask + w * teacher
+    doubt_band: float = 0.0  # pixels whose target lies within this of 0.5 are left out of the loss (the teachers'
+    # doubt), the rest taught as hard labels
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -55,7 +55,8 @@ def load_fitted(samples: list[Sample], size: int, threads: int = 2) -> list[tupl
 class PortraitDataset(Dataset):
     """Items: image A (3, S, S) float, texture-changed A' (3, S, S), target (S, S) float (the person probability
     the loss aims at: the mask, or its blend with the teachers' soft mask), mask (S, S) long (target >= 0.5, what
-    validation scores against) and edge (S, S) long (the mask's contour).
+    validation scores against), edge (S, S) long (the mask's contour) and weight (S, S) float (1 where the loss
+    counts a pixel: everywhere, but for a banded sample's doubtful pixels).
 
     With augment=False the image is only letterboxed and A' equals A.
     """
@@ -90,6 +91,11 @@ class PortraitDataset(Dataset):
             box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
             image, target = pad_to_input(image, box, PAD_VALUE), pad_to_input(target, box, 0)
             textured = image
+        weight = np.ones_like(target)
+        band = self.samples[index].doubt_band
+        if band:  # the teachers' doubt is not taught; what they agree on is, as hard labels
+            weight = (np.abs(target - 0.5) >= band).astype(np.float32)
+            target = (target >= 0.5).astype(np.float32)
         mask = (target >= 0.5).astype(np.uint8)
         return {
             "image": torch.from_numpy(normalize(image)),
@@ -97,6 +103,7 @@ class PortraitDataset(Dataset):
             "target": torch.from_numpy(target),
             "mask": torch.from_numpy(mask.astype(np.int64)),
             "edge": torch.from_numpy(edge_from_mask(mask).astype(np.int64)),
+            "weight": torch.from_numpy(weight),
         }
 
     def _deform(self, index: int, rng: np.random.Generator,

@@ -19,15 +19,23 @@ def edge_from_mask(mask: np.ndarray, thickness: int = EDGE_THICKNESS) -> np.ndar
     return edge
 
 
-def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
-    """Mean over pixels of -(1 - p_t)^gamma * log p_t; gamma = 0 is plain cross-entropy.
+def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean of per-pixel values over the pixels `weight` counts (all of them when None)."""
+    if weight is None:
+        return values.mean()
+    return (values * weight).sum() / weight.sum().clamp_min(1)
+
+
+def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
+               weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over pixels (those `weight` counts) of -(1 - p_t)^gamma * log p_t; gamma = 0 is plain cross-entropy.
 
     logits (B, C, H, W), target (B, H, W) class indices.
     """
     log_probs = F.log_softmax(logits.float(), dim=1)
     log_pt = log_probs.gather(1, target.long().unsqueeze(1)).squeeze(1)  # (B, H, W)
-    weight = (1 - log_pt.exp()).pow(gamma) if gamma else 1.0
-    return -(weight * log_pt).mean()
+    focus = (1 - log_pt.exp()).pow(gamma) if gamma else 1.0
+    return weighted_mean(-focus * log_pt, weight)
 
 
 def consistency_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor,

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -31,7 +31,7 @@ from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_w
 from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation, with_teacher
 from .dataset import Augmentation, FramedBatches, PortraitDataset
-from .losses import consistency_loss, focal_loss
+from .losses import consistency_loss, focal_loss, weighted_mean
 from .model import PortraitNet
 
 log = logging.getLogger("portraitnet")
@@ -173,8 +173,10 @@ def build_datasets(config: TrainConfig,
     train_samples = train_samples * config.main_repeat
     for pool in config.pools:
         pool_train, pool_val = list_samples(Path(pool), "train.txt"), list_samples(Path(pool), "val.txt")
-        if config.pool_targets == "soft":
+        if config.pool_targets in ("soft", "banded"):
             pool_train = with_teacher(pool_train, Path(pool) / "soft", 1.0)
+        if config.pool_targets == "banded":
+            pool_train = [replace(s, doubt_band=config.pool_doubt_band) for s in pool_train]
         train_samples = train_samples + pool_train
         val_sets[Path(pool).name] = PortraitDataset(pool_val, config.input_size, augment=False, threads=threads)
         info["pools"][Path(pool).name] = {"path": pool, "train": len(pool_train), "val": len(pool_val)}
@@ -190,10 +192,11 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
     """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2.
 
     A and its texture-changed copy A' go through the network as one batch. m is the target probability of person:
-    0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in.
+    0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in. The
+    mask and edge terms average over the pixels the batch's weight counts (all of them unless a pool is banded).
     """
     images = torch.cat([batch["image"], batch["textured"]])  # (2B, 3, S, S)
-    target, edge = batch["target"].float(), batch["edge"]  # (B, S, S) each
+    target, edge, weight = batch["target"].float(), batch["edge"], batch["weight"].float()  # (B, S, S) each
     target = torch.stack([1 - target, target], dim=1)  # (B, 2, S, S): class probabilities
     if config.edge_loss:
         mask_logits, edge_logits = model(images, with_edge=True)  # (2B, 2, S, S) each
@@ -203,14 +206,14 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
     mask_a, mask_t = mask_logits.float().chunk(2)
 
     terms: dict[str, torch.Tensor] = {
-        "ce": F.cross_entropy(mask_a, target),
-        "ce_textured": F.cross_entropy(mask_t, target),
+        "ce": weighted_mean(F.cross_entropy(mask_a, target, reduction="none"), weight),
+        "ce_textured": weighted_mean(F.cross_entropy(mask_t, target, reduction="none"), weight),
     }
     loss = terms["ce"] + terms["ce_textured"]
     if config.edge_loss:
-        terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma)
+        terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma, weight)
         if config.edge_loss_on_original:
-            terms["edge"] = terms["edge"] + focal_loss(edge_a, edge, config.focal_gamma)
+            terms["edge"] = terms["edge"] + focal_loss(edge_a, edge, config.focal_gamma, weight)
         loss = loss + config.edge_weight * terms["edge"]
     if config.consistency_loss:
         terms["consistency"] = consistency_loss(mask_a, mask_t, config.temperature)
