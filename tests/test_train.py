@@ -18,6 +18,20 @@ from portraitnet.training.train import build_datasets, compute_loss, read_log, t
 pytestmark = pytest.mark.slow
 
 
+def make_pool(tmp_path: Path, val: str = "00005", soft: bool = False) -> Path:
+    """A pseudo-labelled pool of 8 synthetic photos: 5 for training, `val` (stems, one per line) held out; with
+    `soft`, teachers' soft masks beside them (each mask's edge blurred: the teachers' doubt)."""
+    from conftest import write_synthetic_dataset
+    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
+    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
+    (pool / "val.txt").write_text(val + "\n")
+    if soft:
+        (pool / "soft").mkdir()
+        for path in (pool / "masks").glob("*.png"):
+            cv2.imwrite(str(pool / "soft" / path.name), cv2.GaussianBlur(cv2.imread(str(path), 0), (0, 0), 4))
+    return pool
+
+
 def tiny_config(root, out_dir, **overrides) -> TrainConfig:
     values = dict(data_root=str(root), train_list="train.txt", test_list="test.txt", val_fraction=0.25,
                   input_size=64, batch_size=4, epochs=2, out_dir=str(out_dir), ema_decay=0.9)
@@ -129,10 +143,7 @@ def test_shipped_configs_are_valid(path):
 
 
 def test_pools_join_training_and_their_held_out_parts_are_scored(synthetic_dataset, tmp_path):
-    from conftest import write_synthetic_dataset
-    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
-    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
-    (pool / "val.txt").write_text("00005\n00006\n00007\n")
+    pool = make_pool(tmp_path, val="00005\n00006\n00007")
     config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=1, pools=[str(pool)])
     train(config, show_progress=False)
     record = read_log(tmp_path / "run" / "log.jsonl")[0]
@@ -144,23 +155,14 @@ def test_pools_join_training_and_their_held_out_parts_are_scored(synthetic_datas
 
 
 def test_main_repeat_lists_the_true_masks_again_beside_the_pools(synthetic_dataset, tmp_path):
-    from conftest import write_synthetic_dataset
-    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
-    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
-    (pool / "val.txt").write_text("00005\n")
+    pool = make_pool(tmp_path)
     config = tiny_config(synthetic_dataset, tmp_path / "run", pools=[str(pool)], main_repeat=3)
     train_set, _, info = build_datasets(config)
     assert len(train_set) == 3 * info["train"] + 5
 
 
 def test_pools_can_teach_their_soft_masks_and_the_teachers_blend_into_eg1800s_targets(synthetic_dataset, tmp_path):
-    from conftest import write_synthetic_dataset
-    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
-    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
-    (pool / "val.txt").write_text("00005\n")
-    (pool / "soft").mkdir()
-    for path in (pool / "masks").glob("*.png"):  # the teachers' doubt: the mask's edge blurred
-        cv2.imwrite(str(pool / "soft" / path.name), cv2.GaussianBlur(cv2.imread(str(path), 0), (0, 0), 4))
+    pool = make_pool(tmp_path, soft=True)
     teachers = tmp_path / "teachers"
     teachers.mkdir()
     for path in (synthetic_dataset / "images").glob("*.jpg"):  # teachers that call everything a person
@@ -180,13 +182,7 @@ def test_pools_can_teach_their_soft_masks_and_the_teachers_blend_into_eg1800s_ta
 
 
 def test_banded_pools_teach_what_the_teachers_agree_on_and_leave_their_doubt_out(synthetic_dataset, tmp_path):
-    from conftest import write_synthetic_dataset
-    pool = write_synthetic_dataset(tmp_path / "pool_people", count=8, seed=3)
-    (pool / "train.txt").write_text("00000\n00001\n00002\n00003\n00004\n")
-    (pool / "val.txt").write_text("00005\n")
-    (pool / "soft").mkdir()
-    for path in (pool / "masks").glob("*.png"):  # the teachers' doubt: the mask's edge blurred
-        cv2.imwrite(str(pool / "soft" / path.name), cv2.GaussianBlur(cv2.imread(str(path), 0), (0, 0), 4))
+    pool = make_pool(tmp_path, soft=True)
     config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=1, pools=[str(pool)], pool_targets="banded",
                          pool_doubt_band=0.3)
     banded, _, info = build_datasets(config)
