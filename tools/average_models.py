@@ -1,7 +1,7 @@
 """Average the weights of a fine-tuned model and the model it started from (see portraitnet/training/average.py for why).
 
     python tools/average_models.py EARLIER.pt runs/RUN/best.pt --weight 0.5 -o runs/RUN_average \
-        [--data-root ../shared/data/eg1800]
+        [--data-root ../shared/data/eg1800] [--pool-root /work/pools] [--robustness]
 
 Writes OUT/best.pt (a model file: the second model's config, epoch and split, the averaged weights, and the
 average's own validation IoU) with the second run's log.jsonl and curves.png beside it, so that
@@ -29,17 +29,31 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path,
                         help="score the recorded validation images from this dataset rather than the second "
                              "model's, e.g. the original of a tools/portable_dataset.py copy")
+    parser.add_argument("--pool-root", type=Path,
+                        help="score each pool's held-out part from DIR/<pool name> (the originals of a portable "
+                             "copy's pools) and record those folders in the written model")
+    parser.add_argument("--robustness", action="store_true",
+                        help="add one more term: the mean over the five robustness variants built from EG1800's "
+                             "validation images, so that the score also asks about other framings and scenes")
     args = parser.parse_args()
 
     first, second = load_checkpoint(args.first), load_checkpoint(args.second)
     weights = average_weights(model_weights(first), model_weights(second), args.weight)
-    payload = model_payload(weights, second["config"], epoch=second["epoch"], metrics={}, data=second["data"])
+    data = second["data"]
+    if args.pool_root:
+        data = {**data, "pools": {name: {**pool, "path": str(args.pool_root / name)}
+                                  for name, pool in data.get("pools", {}).items()}}
+    payload = model_payload(weights, second["config"], epoch=second["epoch"], metrics={}, data=data)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp) / "average.pt"
         save_atomic(payload, scratch)
         # The training run's selection score: EG1800's validation images and each pool's held-out part
-        scores = {"val_iou_main": evaluate(scratch, data_root=args.data_root, split="val")["official_iou"]}
-        for name, pool in second["data"].get("pools", {}).items():
+        main = evaluate(scratch, data_root=args.data_root, split="val", robustness=args.robustness)
+        scores = {"val_iou_main": main["official_iou"]}
+        if args.robustness:
+            variants = [result["official_iou"] for result in main["robustness"].values()]
+            scores["val_iou_main_robustness"] = sum(variants) / len(variants)
+        for name, pool in data.get("pools", {}).items():
             scores[f"val_iou_{name}"] = evaluate(scratch, data_root=pool["path"],
                                                  split=str(Path(pool["path"]) / "val.txt"))["official_iou"]
         val_iou = sum(scores.values()) / len(scores)
