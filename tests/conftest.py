@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import numpy as np
@@ -10,6 +12,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EG1800 = REPO.parent / "shared" / "data" / "eg1800"
+
+
+def load_tool(name: str) -> ModuleType:
+    """A script of tools/ (not a package) imported as a module, so that tests can call its functions."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_synthetic_dataset(root: Path, count: int = 12, size: tuple[int, int] = (90, 120), seed: int = 0) -> Path:

@@ -1,6 +1,5 @@
 """tools/average_models.py: the selection score a cycle is shipped on, scored on the original data."""
 
-import importlib.util
 import sys
 
 import pytest
@@ -11,18 +10,10 @@ from portraitnet.training.checkpoint import load_checkpoint, model_payload, save
 from portraitnet.training.config import TrainConfig
 from portraitnet.training.model import PortraitNet
 
-from conftest import REPO, write_synthetic_dataset
+from conftest import load_tool, write_synthetic_dataset
 
 
-@pytest.fixture
-def average_models():
-    spec = importlib.util.spec_from_file_location("average_models", REPO / "tools" / "average_models.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_pool_root_and_robustness_terms_join_the_selection_score(average_models, tmp_path, monkeypatch):
+def test_pool_root_and_robustness_terms_join_the_selection_score(tmp_path, monkeypatch):
     main_data = write_synthetic_dataset(tmp_path / "main")
     pool = write_synthetic_dataset(tmp_path / "pools" / "people", count=8, seed=3)
     (pool / "val.txt").write_text("00005\n00006\n")
@@ -36,7 +27,7 @@ def test_pool_root_and_robustness_terms_join_the_selection_score(average_models,
     monkeypatch.setattr(sys, "argv", ["average_models.py", str(tmp_path / "first.pt"), str(tmp_path / "second.pt"),
                                       "--weight", "0.5", "-o", str(tmp_path / "out"),
                                       "--pool-root", str(tmp_path / "pools"), "--robustness"])
-    average_models.main()
+    load_tool("average_models").main()
 
     written = load_checkpoint(tmp_path / "out" / "best.pt")
     assert written["data"]["pools"]["people"]["path"] == str(pool)

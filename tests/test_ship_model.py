@@ -1,6 +1,5 @@
 """tools/ship_model.py: the record and log of a lineage that runs through a cycle kept outside the package."""
 
-import importlib.util
 import json
 
 import pytest
@@ -8,15 +7,13 @@ import pytest
 from portraitnet.training.checkpoint import model_payload, save_atomic
 from portraitnet.training.model import PortraitNet
 
-from conftest import REPO
+from conftest import load_tool
 
 
 @pytest.fixture
 def ship_model(tmp_path, monkeypatch):
     """The tool, pointed at a repository laid out in tmp_path."""
-    spec = importlib.util.spec_from_file_location("ship_model", REPO / "tools" / "ship_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool("ship_model")
     monkeypatch.setattr(module, "REPO", tmp_path)
     monkeypatch.setattr(module, "WEIGHTS", tmp_path / "portraitnet" / "weights")
     monkeypatch.setattr(module, "DOCS", tmp_path / "docs")

@@ -48,10 +48,10 @@ def main() -> None:
         scratch = Path(tmp) / "average.pt"
         save_atomic(payload, scratch)
         # The training run's selection score: EG1800's validation images and each pool's held-out part
-        main = evaluate(scratch, data_root=args.data_root, split="val", robustness=args.robustness)
-        scores = {"val_iou_main": main["official_iou"]}
+        validation = evaluate(scratch, data_root=args.data_root, split="val", robustness=args.robustness)
+        scores = {"val_iou_main": validation["official_iou"]}
         if args.robustness:
-            variants = [result["official_iou"] for result in main["robustness"].values()]
+            variants = [result["official_iou"] for result in validation["robustness"].values()]
             scores["val_iou_main_robustness"] = sum(variants) / len(variants)
         for name, pool in data.get("pools", {}).items():
             scores[f"val_iou_{name}"] = evaluate(scratch, data_root=pool["path"],

@@ -6,7 +6,7 @@
 # as many cosine epochs as the measured epoch time allows, so the schedule anneals before the budget ends. Results
 # land in OUT (last.pt split into 15 MB parts so that it can come back).
 # Each process's first epoch on a GPU is slow (session 12, H200, 6,900 images an epoch, 14 workers: 88-111 s against
-# 20-25 s for the others), so the timing run and the resume pay it twice. Where an earlier session measured the
+# 19-25 s for the others), so the timing run and the resume pay it twice. Where an earlier session measured the
 # epoch time, EPOCHS=N skips the timing run: one process, N epochs.
 # usage: [DATA=data_portable] [EPOCHS=N] tools/gpu_cycle.sh CONFIG BUDGET_SECONDS WORKERS OUT [extra train flags...]
 set -u
@@ -16,8 +16,8 @@ shift 4
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
 run_dir=runs/gpu_cycle
-common=(--config "$config" --data-root "${DATA:-data_portable}" --train-list train.txt --val-list val.txt --test-list ""
-        --num-workers "$workers" --out-dir "$run_dir" --no-progress "$@")
+common=(--config "$config" --data-root "${DATA:-data_portable}" --train-list train.txt --val-list val.txt
+        --test-list "" --num-workers "$workers" --out-dir "$run_dir" --no-progress "$@")
 if [ -n "${EPOCHS:-}" ]; then
     epochs=$EPOCHS
 else
