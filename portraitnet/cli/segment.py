@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from ..inference.imageio import DEFAULT_MAX_PIXELS
-from ..inference.segmenter import BACKENDS
 from ..inference.route import FORMATS
+from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Segment portraits: write masks, cut-outs, blurred or replaced backgrounds."
 
@@ -35,13 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-person", action="store_true",
                         help="keep only the largest person region (the subject, not the people behind)")
     parser.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
-    parser.add_argument("--weights", type=Path, help="a .onnx or .pt model (default: the shipped model)")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="auto (ONNX Runtime), onnx, openvino (the openvino extra) or torch")
-    parser.add_argument("--threads", type=int, help="inference threads")
-    parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=False,
-                        help="run each photo at its own shape in multiples of 32 (a 16:9 frame as 224 x 128) instead "
-                             "of letterboxed into the square: faster for wide or tall photos")
+    add_model_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     parser.add_argument("--no-progress", action="store_true")
@@ -74,7 +68,6 @@ def run(args: argparse.Namespace) -> int:
 
     from ..inference import route
     from ..inference.batch import collect_inputs, segment_files
-    from ..inference.segmenter import Segmenter
 
     formats = parse_formats(args.format)
     if args.threshold is not None and not 0 < args.threshold < 1:
@@ -87,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("-o/--output is required (a folder) unless the input is -")
     look = route.Look(args.threshold, args.blur_strength, load_background(args.background, formats, args.max_pixels),
                       args.main_person)
-    segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, max_pixels=args.max_pixels,
-                          fit_input=args.fit_input)
+    segmenter = open_segmenter(args, args.max_pixels)
 
     if args.inputs == ["-"]:
         if len(formats) != 1:

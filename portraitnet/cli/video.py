@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..inference.segmenter import BACKENDS
+from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Blur or replace the background of a video file or a webcam feed."
 
@@ -33,13 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--blur-strength", type=float, default=0.03)
     parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
-    parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
-    parser.add_argument("--backend", choices=BACKENDS, default="auto",
-                        help="auto (ONNX Runtime), onnx, openvino (the openvino extra) or torch")
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=False,
-                        help="run each photo at its own shape in multiples of 32 (a 16:9 frame as 224 x 128) instead "
-                             "of letterboxed into the square: faster for wide or tall photos")
+    add_model_arguments(parser)
     parser.add_argument("--no-preview", action="store_true", help="webcam: no window, only record")
     parser.add_argument("--no-progress", action="store_true")
 
@@ -77,7 +71,6 @@ class Preview:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..inference.segmenter import Segmenter
     from ..inference.video import FrameEffect, process_video
     from .segment import load_background
 
@@ -93,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.format != "cutout" and args.output.is_dir():
         raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
     background = load_background(args.background, [args.format], max_pixels=None)
-    segmenter = Segmenter(args.weights, backend=args.backend, threads=args.threads, fit_input=args.fit_input)
+    segmenter = open_segmenter(args)
     effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode,
                          args.main_person)
 
