@@ -13,14 +13,18 @@ from portraitnet.training.model import PortraitNet
 from conftest import load_tool, write_synthetic_dataset
 
 
-def test_pool_root_and_robustness_terms_join_the_selection_score(tmp_path, monkeypatch):
+@pytest.mark.parametrize("weighting", ["equal", "size"])
+def test_pool_root_and_robustness_terms_join_the_selection_score(tmp_path, monkeypatch, weighting):
     main_data = write_synthetic_dataset(tmp_path / "main")
-    pool = write_synthetic_dataset(tmp_path / "pools" / "people", count=8, seed=3)
-    (pool / "val.txt").write_text("00005\n00006\n")
-    config = TrainConfig(data_root=str(main_data), input_size=64).to_dict()
-    # the run trained on a copy whose pool folder is not here: --pool-root points at the original
+    people = write_synthetic_dataset(tmp_path / "pools" / "people", count=8, seed=3)
+    (people / "val.txt").write_text("00004\n00005\n00006\n")
+    faces = write_synthetic_dataset(tmp_path / "pools" / "faces", count=6, seed=5)
+    (faces / "val.txt").write_text("00005\n")
+    config = TrainConfig(data_root=str(main_data), input_size=64, pool_weighting=weighting).to_dict()
+    # the run trained on a copy whose pool folders are not here: --pool-root points at the originals
     data = {"val_stems": ["00009", "00010", "00011"],
-            "pools": {"people": {"path": str(tmp_path / "copy" / "people"), "train": 5, "val": 2}}}
+            "pools": {"people": {"path": str(tmp_path / "copy" / "people"), "train": 5, "val": 3},
+                      "faces": {"path": str(tmp_path / "copy" / "faces"), "train": 5, "val": 1}}}
     for seed, name in ((0, "first.pt"), (1, "second.pt")):
         torch.manual_seed(seed)
         save_atomic(model_payload(PortraitNet().state_dict(), config, epoch=3, metrics={}, data=data), tmp_path / name)
@@ -30,14 +34,21 @@ def test_pool_root_and_robustness_terms_join_the_selection_score(tmp_path, monke
     load_tool("average_models").main()
 
     written = load_checkpoint(tmp_path / "out" / "best.pt")
-    assert written["data"]["pools"]["people"]["path"] == str(pool)
+    assert written["data"]["pools"]["people"]["path"] == str(people)
     metrics = written["metrics"]
-    assert set(metrics) == {"val_iou", "val_iou_main", "val_iou_main_robustness", "val_iou_people"}
+    assert set(metrics) == {"val_iou", "val_iou_main", "val_iou_main_robustness", "val_iou_people", "val_iou_faces"}
     report = evaluate(tmp_path / "out" / "best.pt", split="val", robustness=True)
     variants = [result["official_iou"] for result in report["robustness"].values()]
     assert len(variants) == 5 and len(set(variants)) > 1  # the variants differ, so the term below tells them apart
-    assert metrics["val_iou_main_robustness"] == pytest.approx(sum(variants) / 5)
+    robustness = sum(variants) / 5
+    assert metrics["val_iou_main_robustness"] == pytest.approx(robustness)
     assert metrics["val_iou_main"] == pytest.approx(report["official_iou"])
-    pool_iou = evaluate(tmp_path / "out" / "best.pt", data_root=pool, split=str(pool / "val.txt"))["official_iou"]
-    assert metrics["val_iou_people"] == pytest.approx(pool_iou)
-    assert metrics["val_iou"] == pytest.approx((report["official_iou"] + sum(variants) / 5 + pool_iou) / 3)
+    people_iou, faces_iou = (evaluate(tmp_path / "out" / "best.pt", data_root=pool, split=str(pool / "val.txt"))
+                             ["official_iou"] for pool in (people, faces))
+    assert people_iou != pytest.approx(faces_iou)  # so the two weightings give different scores
+    assert (metrics["val_iou_people"], metrics["val_iou_faces"]) == pytest.approx((people_iou, faces_iou))
+    if weighting == "equal":  # each pool one term
+        expected = (report["official_iou"] + robustness + people_iou + faces_iou) / 4
+    else:  # the pools' four held-out photos one term: the pool of three counts three times the pool of one
+        expected = (report["official_iou"] + robustness + (3 * people_iou + faces_iou) / 4) / 3
+    assert metrics["val_iou"] == pytest.approx(expected)

@@ -6,10 +6,13 @@ every variant of the robustness benchmark.
     python tools/ablation.py augmentation [--epochs 30]    # paper's augmentation, + each addition, + all
     python tools/ablation.py losses --config configs/imagenet.toml --epochs 12 --out runs/ablation_imagenet \
         [--rows "no auxiliary loss" "both (paper)"]        # only these rows, the others left for later
+        [--seeds 0 1 2]                                    # each row once per training seed; the table's mean ± sd
+        [--score-only]                                     # train nothing: the table of what has finished
 
-Rows run one after another into runs/ablation/<study>/<row>; a stopped study resumes where it was (finished rows
-are skipped, a half-trained row continues from its last.pt). The table goes to stdout and to
-runs/ablation/<study>/table.md.
+Rows run one after another into runs/ablation/<study>/<row> (seed 0) and <row>_seed<N>, all seeds of one row
+holding out the same validation photos (the config's split_seed); a stopped study resumes where it was (finished
+runs are skipped, a half-trained one continues from its last.pt). Each finished run is scored once, its report
+kept beside its checkpoint. The table goes to stdout and to runs/ablation/<study>/table.md.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import statistics
 from pathlib import Path
 
 from portraitnet.evaluation.evaluate import evaluate
@@ -42,8 +46,28 @@ STUDIES: dict[str, dict[str, dict]] = {
 }
 
 
-def row_dir(root: Path, name: str) -> Path:
-    return root / name.replace("+ ", "plus_").replace(" ", "_").replace("(", "").replace(")", "")
+def row_dir(root: Path, name: str, seed: int = 0) -> Path:
+    base = name.replace("+ ", "plus_").replace(" ", "_").replace("(", "").replace(")", "")
+    return root / (base if seed == 0 else f"{base}_seed{seed}")  # seed 0 keeps the name of single-seed studies
+
+
+def finished(out_dir: Path, epochs: int) -> bool:
+    last = out_dir / "last.pt"
+    return last.is_file() and load_checkpoint(last)["epoch"] >= epochs
+
+
+def scored(out_dir: Path) -> dict:
+    """The finished run's report (test split and robustness benchmark), scored once and kept beside it."""
+    path = out_dir / "ablation_report.json"
+    if not path.is_file():
+        report = evaluate(out_dir / "best.pt", robustness=True)
+        path.write_text(json.dumps({k: v for k, v in report.items() if k != "per_image"}, indent=1))
+    return json.loads(path.read_text())
+
+
+def cell(values: list[float]) -> str:
+    mean = f"{100 * statistics.mean(values):.2f}"
+    return mean if len(values) == 1 else f"{mean} ± {100 * statistics.stdev(values):.2f}"
 
 
 def main() -> None:
@@ -56,6 +80,11 @@ def main() -> None:
     parser.add_argument("--rows", nargs="+", metavar="ROW",
                         help="train and score only these rows (their names as in the table), e.g. when a "
                              "session has time for two; the others keep their state for a later run")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0],
+                        help="train every row once per seed (all seeds of a row on the same validation photos); "
+                             "the table gives the mean ± standard deviation over the finished ones")
+    parser.add_argument("--score-only", action="store_true",
+                        help="train nothing: score the runs that have finished and print their table")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -68,34 +97,37 @@ def main() -> None:
     unknown = set(args.rows or []) - set(rows)
     if unknown:
         parser.error(f"unknown rows {sorted(unknown)} (the {args.study} study has: {', '.join(rows)})")
+    chosen = {name: changes for name, changes in rows.items() if not args.rows or name in args.rows}
     root = args.out / args.study
-    results = {}
-    for name, changes in rows.items():
-        if args.rows and name not in args.rows:
-            continue
-        out_dir = row_dir(root, name)
-        config = TrainConfig.from_dict({**base, **changes, "out_dir": str(out_dir)})
-        last = out_dir / "last.pt"
-        if not (last.is_file() and load_checkpoint(last)["epoch"] >= args.epochs):
-            train(config, resume=True, show_progress=False)
-        results[name] = evaluate(out_dir / "best.pt", robustness=True)
+    if not args.score_only:
+        for seed in args.seeds:  # one seed of every row before the next seed: a stopped study has comparable rows
+            for name, changes in chosen.items():
+                out_dir = row_dir(root, name, seed)
+                if not finished(out_dir, args.epochs):
+                    (out_dir / "ablation_report.json").unlink(missing_ok=True)
+                    config = TrainConfig.from_dict({**base, **changes, "seed": seed, "out_dir": str(out_dir)})
+                    train(config, resume=True, show_progress=False)
+    results = {name: [scored(row_dir(root, name, seed)) for seed in args.seeds
+                      if finished(row_dir(root, name, seed), args.epochs)] for name in chosen}
+    results = {name: reports for name, reports in results.items() if reports}
+    if not results:
+        raise SystemExit(f"no run of {args.study} has finished {args.epochs} epochs under {root}")
 
-    header = ["row", "official IoU", "boundary F"] + [f"{v} IoU" for v in VARIANTS]
+    header = ["row", "seeds", "official IoU", "boundary F"] + [f"{v} IoU" for v in VARIANTS]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name, report in results.items():
-        cells = [name, f"{100 * report['official_iou']:.2f}", f"{100 * report['boundary_f']:.2f}"]
-        cells += [f"{100 * report['robustness'][v]['official_iou']:.2f}" for v in VARIANTS]
+    for name, reports in results.items():
+        cells = [name, str(len(reports)), cell([r["official_iou"] for r in reports]),
+                 cell([r["boundary_f"] for r in reports])]
+        cells += [cell([r["robustness"][v]["official_iou"] for r in reports]) for v in VARIANTS]
         lines.append("| " + " | ".join(cells) + " |")
     table = "\n".join(lines)
-    first = next(iter(results.values()))
+    first = next(iter(results.values()))[0]
     start = f"the {base['encoder_weights']} encoder" if base.get("encoder_weights") else "scratch"
     print(f"{args.study}: {args.epochs} epochs each from {start} ({args.config}); "
           f"{first['split']} ({first['images']} images)")
     print(table)
     (root / "table.md").write_text(table + "\n")
-    (root / "results.json").write_text(json.dumps({k: {m: v for m, v in r.items() if m != "per_image"}
-                                                   for k, r in results.items()}, indent=1))
-
+    (root / "results.json").write_text(json.dumps(results, indent=1))
 
 if __name__ == "__main__":
     main()

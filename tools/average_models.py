@@ -1,7 +1,7 @@
 """Average the weights of a fine-tuned model and the model it started from (see portraitnet/training/average.py for why).
 
     python tools/average_models.py EARLIER.pt runs/RUN/best.pt --weight 0.5 -o runs/RUN_average \
-        [--data-root ../shared/data/eg1800] [--pool-root /work/pools] [--robustness]
+        [--data-root ../shared/data/eg1800] [--pool-root /work/pools] [--robustness] [--pool-weighting size]
 
 Writes OUT/best.pt (a model file: the second model's config, epoch and split, the averaged weights, and the
 average's own validation IoU) with the second run's log.jsonl and curves.png beside it, so that
@@ -18,6 +18,7 @@ from pathlib import Path
 from portraitnet.evaluation.evaluate import evaluate
 from portraitnet.training.average import average_weights
 from portraitnet.training.checkpoint import load_checkpoint, model_payload, model_weights, save_atomic
+from portraitnet.training.selection import POOL_WEIGHTINGS, selection_score
 
 
 def main() -> None:
@@ -35,6 +36,9 @@ def main() -> None:
     parser.add_argument("--robustness", action="store_true",
                         help="add one more term: the mean over the five robustness variants built from EG1800's "
                              "validation images, so that the score also asks about other framings and scenes")
+    parser.add_argument("--pool-weighting", choices=POOL_WEIGHTINGS,
+                        help="how the pools' terms count (portraitnet/training/selection.py); default: the second "
+                             "model's config, so that a candidate and the shipped model are scored alike")
     args = parser.parse_args()
 
     first, second = load_checkpoint(args.first), load_checkpoint(args.second)
@@ -50,13 +54,18 @@ def main() -> None:
         # The training run's selection score: EG1800's validation images and each pool's held-out part
         validation = evaluate(scratch, data_root=args.data_root, split="val", robustness=args.robustness)
         scores = {"val_iou_main": validation["official_iou"]}
+        robustness = None
         if args.robustness:
             variants = [result["official_iou"] for result in validation["robustness"].values()]
-            scores["val_iou_main_robustness"] = sum(variants) / len(variants)
+            robustness = scores["val_iou_main_robustness"] = sum(variants) / len(variants)
+        pools = {}
         for name, pool in data.get("pools", {}).items():
-            scores[f"val_iou_{name}"] = evaluate(scratch, data_root=pool["path"],
-                                                 split=str(Path(pool["path"]) / "val.txt"))["official_iou"]
-        val_iou = sum(scores.values()) / len(scores)
+            report = evaluate(scratch, data_root=pool["path"], split=str(Path(pool["path"]) / "val.txt"))
+            pools[name] = (report["official_iou"], report["images"])
+            scores[f"val_iou_{name}"] = report["official_iou"]
+        weighting = args.pool_weighting or second["config"].get("pool_weighting", "equal")
+        val_iou = selection_score(scores["val_iou_main"], pools, weighting, robustness)
+        without = selection_score(scores["val_iou_main"], pools, weighting)
 
     args.out.mkdir(parents=True, exist_ok=True)
     save_atomic({**payload, "metrics": {"val_iou": val_iou, **scores}}, args.out / "best.pt")
@@ -64,7 +73,9 @@ def main() -> None:
         if (args.second.parent / name).is_file():
             shutil.copyfile(args.second.parent / name, args.out / name)
     print(f"wrote {args.out / 'best.pt'}: {1 - args.weight:g} x {args.first} + {args.weight:g} x {args.second}, "
-          f"validation IoU {100 * val_iou:.2f} ({', '.join(f'{k} {100 * v:.2f}' for k, v in scores.items())})")
+          f"validation IoU {100 * val_iou:.2f}"
+          + (f" (without the robustness term {100 * without:.2f})" if args.robustness else "")
+          + f", pools weighted {weighting} ({', '.join(f'{k} {100 * v:.2f}' for k, v in scores.items())})")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from .selection import POOL_WEIGHTINGS
+
 # How the encoder's stride-2 3x3 convs pad (portraitnet/training/model.py): "symmetric" (one pixel on every side, the
 # official code's) or "keras" (bottom and right only, as Keras's MobileNetV2 on even sizes; the ImageNet weights
 # were trained that way, and only that padding reproduces their features).
@@ -22,6 +24,7 @@ class TrainConfig:
     train_list: str = "eg1800_train_present.txt"
     test_list: str = "eg1800_test_present.txt"  # only used to leave duplicates of test images out of training
     val_fraction: float = 0.1
+    split_seed: int = 0  # the val_fraction split's seed, apart from `seed`: other seeds hold out the same photos
     val_list: str = ""  # a split list of validation stems; when set, val_fraction is not used
     max_train_samples: int = 0  # 0 = all; small values are for smoke tests
     max_val_samples: int = 0
@@ -30,6 +33,8 @@ class TrainConfig:
     # train parts join the training set; each val part is scored against the teachers' masks, and the checkpoint
     # kept as best is the one with the highest mean over EG1800's validation split and the pools' val parts.
     pools: list[str] = dataclasses.field(default_factory=list)
+    pool_weighting: str = "equal"  # in that mean: each pool one term ("equal"), or the pools' held-out photos as one
+    # term, each pool weighted by its size ("size"; portraitnet/training/selection.py)
     main_repeat: int = 1  # EG1800's training split is listed this many times per epoch, so that its true masks
     # keep their share of the steps when the pools outnumber it
     pool_targets: str = "hard"  # what the pools' train parts teach: "hard" (masks/, the teachers' mean >= 0.5),
@@ -136,6 +141,8 @@ class TrainConfig:
                      "framed_batch_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.pool_weighting not in POOL_WEIGHTINGS:
+            raise ValueError(f"pool_weighting must be one of {', '.join(POOL_WEIGHTINGS)}, got {self.pool_weighting!r}")
         if self.pool_targets not in ("hard", "soft", "banded"):
             raise ValueError(f"pool_targets must be 'hard', 'soft' or 'banded', got {self.pool_targets!r}")
         if not 0 < self.pool_doubt_band < 0.5:

@@ -33,6 +33,7 @@ from .data import Sample, image_hashes, list_samples, remove_duplicates, split_v
 from .dataset import Augmentation, FramedBatches, PortraitDataset
 from .losses import consistency_loss, focal_loss, weighted_mean
 from .model import PortraitNet
+from .selection import selection_score
 
 log = logging.getLogger("portraitnet")
 
@@ -144,7 +145,8 @@ def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample],
         train_samples, _ = remove_duplicates([s for s in train_samples if s.stem not in val_stems],
                                              train_hashes, image_hashes(val_samples, threads))
     else:
-        train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction, config.seed)
+        train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction,
+                                                         config.split_seed)
     return train_samples, val_samples, dropped
 
 
@@ -416,8 +418,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         eval_model.load_state_dict(ema.shadow if ema is not None else model.state_dict())
         scores = {f"val_iou_{name}": validation_iou(eval_model, dataset, config, device, dtype, ddp)
                   for name, dataset in val_sets.items()}
-        # The score that picks the best epoch: EG1800 validation alone, or its mean with the pools' held-out parts.
-        val_iou = float(np.mean(list(scores.values())))
+        # The score that picks the best epoch: EG1800 validation alone, or with the pools' held-out parts.
+        val_iou = selection_score(scores["val_iou_main"],
+                                  {name: (scores[f"val_iou_{name}"], len(dataset))
+                                   for name, dataset in val_sets.items() if name != "main"},
+                                  config.pool_weighting)
         seconds = time.perf_counter() - started
         epochs_done = epoch + 1
         improved = val_iou > best_iou
