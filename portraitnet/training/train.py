@@ -146,7 +146,7 @@ def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample],
                                              train_hashes, image_hashes(val_samples, threads))
     else:
         train_samples, val_samples = split_validation(train_samples, train_hashes, config.val_fraction,
-                                                         config.split_seed)
+                                                      config.split_seed)
     return train_samples, val_samples, dropped
 
 
