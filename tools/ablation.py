@@ -25,6 +25,7 @@ from pathlib import Path
 
 from portraitnet.evaluation.evaluate import evaluate
 from portraitnet.evaluation.robustness import VARIANTS
+from portraitnet.files import atomic_path
 from portraitnet.training.checkpoint import load_checkpoint
 from portraitnet.training.config import TrainConfig
 from portraitnet.training.train import train
@@ -61,7 +62,8 @@ def scored(out_dir: Path) -> dict:
     path = out_dir / "ablation_report.json"
     if not path.is_file():
         report = evaluate(out_dir / "best.pt", robustness=True)
-        path.write_text(json.dumps({k: v for k, v in report.items() if k != "per_image"}, indent=1))
+        with atomic_path(path) as written:  # a stopped scoring leaves no half-written report to trust
+            written.write_text(json.dumps({k: v for k, v in report.items() if k != "per_image"}, indent=1))
     return json.loads(path.read_text())
 
 
