@@ -131,5 +131,6 @@ def main() -> None:
     (root / "table.md").write_text(table + "\n")
     (root / "results.json").write_text(json.dumps(results, indent=1))
 
+
 if __name__ == "__main__":
     main()
