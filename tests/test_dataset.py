@@ -63,3 +63,22 @@ def test_framed_batches_come_at_one_multiple_of_32_shape_each(synthetic_dataset)
     assert list(plain) == [[(i, None) for i in order[k:k + 3]] for k in range(0, len(order) - 2, 3)]
     assert dataset[(0, None)]["image"].shape == (3, 224, 224)
     assert torch.equal(dataset[(0, None)]["image"], dataset[0]["image"])
+
+
+def test_framed_scenes_fill_the_frame_to_its_edges(synthetic_dataset):
+    """framed_scene_probability 1: every framed sample is a scene to the frame's edges (grey only in the band that
+    rounds the frame up to multiples of 32, at most 24 of 192 rows, and a stray scene pixel of that colour), as a
+    webcam frame is; at 0 the photo is reframed with grey around it. Square batches are untouched: the same items,
+    draw for draw."""
+    samples = list_samples(synthetic_dataset, "train")
+    pad = torch.from_numpy(((PAD_VALUE - MEAN) / STD).astype(np.float32))[:, None, None]
+
+    def grey_shares(dataset: PortraitDataset) -> list[float]:
+        keys = [key for batch in FramedBatches(list(range(len(dataset))), 3, probability=1.0, seed=1) for key in batch]
+        return [float((dataset[key]["image"] - pad).abs().amax(0).lt(1e-5).float().mean()) for key in keys]
+
+    photos = PortraitDataset(samples, 224, augment=True, augmentation=Augmentation())
+    scenes = PortraitDataset(samples, 224, augment=True, augmentation=Augmentation(framed_scene_probability=1.0))
+    assert max(grey_shares(scenes)) < 24 / 192 + 0.001
+    assert np.mean(grey_shares(photos)) > 0.25
+    assert all(torch.equal(photos[(i, None)]["image"], scenes[(i, None)]["image"]) for i in range(len(photos)))

@@ -59,6 +59,7 @@ class TrainConfig:
     landscape_probability: float = 0.0  # frame of another aspect ratio (16:9, 4:3, 1:1, 9:16) instead of 3:4
     photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on the texture copy A'
     framed_batch_probability: float = 0.0  # a batch at a non-square input (16:9 as 224 x 128 ...), for fit inference
+    framed_scene_probability: float = 0.0  # in a framed batch, a sample not drawn for a composite gets one anyway
     # losses: L = CE(A) + CE(A') + edge_weight * Focal(edge(A')) + consistency_weight * KL(q(A) || q(A')) * T^2
     edge_loss: bool = True
     edge_weight: float = 0.1
@@ -138,7 +139,7 @@ class TrainConfig:
             raise ValueError("encoder_weights 'imagenet' needs encoder_padding 'keras': the weights were trained "
                              "with Keras's bottom-right padding, and only it reproduces their features")
         for name in ("composite_probability", "landscape_probability", "photometric_probability",
-                     "framed_batch_probability"):
+                     "framed_batch_probability", "framed_scene_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.pool_weighting not in POOL_WEIGHTINGS:

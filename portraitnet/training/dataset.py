@@ -32,6 +32,7 @@ class Augmentation:
     composite_probability: float = 0.0  # paste the person onto another training image's scene
     landscape_probability: float = 0.0  # a frame of another aspect ratio (16:9 ... 9:16) instead of the photo's
     photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on A'
+    framed_scene_probability: float = 0.0  # in a framed batch, a composite even where composite_probability said no
     framing: FramingRanges = field(default_factory=FramingRanges)
 
 
@@ -113,6 +114,8 @@ class PortraitDataset(Dataset):
         image, target = self.fitted[index]
         settings = self.augmentation
         composite = len(self) > 1 and _chance(rng, settings.composite_probability)
+        if framed_aspect and not composite:  # a webcam frame shows a scene to its edges, not grey around a photo
+            composite = len(self) > 1 and _chance(rng, settings.framed_scene_probability)
         landscape = _chance(rng, settings.landscape_probability)
         if not (composite or landscape or framed_aspect):
             return random_deformation(image, target, self.size, rng, settings.deformation)

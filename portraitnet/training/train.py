@@ -165,7 +165,8 @@ def build_datasets(config: TrainConfig,
         deformation=DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
                                       config.flip_probability),
         composite_probability=config.composite_probability, landscape_probability=config.landscape_probability,
-        photometric_probability=config.photometric_probability)
+        photometric_probability=config.photometric_probability,
+        framed_scene_probability=config.framed_scene_probability)
     val_sets = {"main": PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)}
     info: dict[str, Any] = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
                             "val_stems": [s.stem for s in val_samples], "pools": {}}
