@@ -113,9 +113,9 @@ class PortraitDataset(Dataset):
         with framed_aspect, a scene in a frame of that aspect, letterboxed to the frame's multiple-of-32 shape."""
         image, target = self.fitted[index]
         settings = self.augmentation
-        composite = len(self) > 1 and _chance(rng, settings.composite_probability)
-        if framed_aspect and not composite:  # a webcam frame shows a scene to its edges, not grey around a photo
-            composite = len(self) > 1 and _chance(rng, settings.framed_scene_probability)
+        # a framed sample may get a scene anyway: a webcam frame shows one to its edges, not grey around a photo
+        composite = len(self) > 1 and (_chance(rng, settings.composite_probability) or
+                                       bool(framed_aspect) and _chance(rng, settings.framed_scene_probability))
         landscape = _chance(rng, settings.landscape_probability)
         if not (composite or landscape or framed_aspect):
             return random_deformation(image, target, self.size, rng, settings.deformation)
