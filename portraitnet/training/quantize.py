@@ -46,8 +46,8 @@ def quantize_int8(onnx_path: str | Path, output: str | Path, calibration: list[P
             warnings.simplefilter("ignore")
             quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)  # free height and width
             # 7-bit weights (reduce_range): on CPUs without VNNI (AVX2 only: many AMD and older Intel chips) ONNX
-            # Runtime's u8 x s8 kernels saturate with 8-bit weights; EG1800 test on such a CPU fell 1.84 points below
-            # fp32 without it, 0.18 with it (docs/results.md)
+            # Runtime's u8 x s8 kernels saturate with 8-bit weights; EG1800 test on such a CPU fell 1.85 points below
+            # fp32 without it, 0.19 with it (docs/results.md)
             quantize_static(str(prepared), str(Path(tmp) / "int8.onnx"), Photos(), quant_format=QuantFormat.QDQ,
                             per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8)
