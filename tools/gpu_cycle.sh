@@ -34,7 +34,9 @@ PY
     )
 fi
 echo "cycle of $epochs epochs"
-timeout $((start + budget - $(date +%s))) python3 -m portraitnet.cli.main train "${common[@]}" --resume --epochs "$epochs"
+resume=()
+[ -f "$run_dir/last.pt" ] && resume=(--resume)  # after the timing run; with EPOCHS on a fresh machine, a new run
+timeout $((start + budget - $(date +%s))) python3 -m portraitnet.cli.main train "${common[@]}" "${resume[@]}" --epochs "$epochs"
 echo "train exit $? after $(( $(date +%s) - start )) s"
 mkdir -p "$out"
 cp "$run_dir"/best.pt "$run_dir"/log.jsonl "$run_dir"/curves.png "$out"/ 2>/dev/null
