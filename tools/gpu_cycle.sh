@@ -18,10 +18,12 @@ python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0)
 run_dir=runs/gpu_cycle
 common=(--config "$config" --data-root "${DATA:-data_portable}" --train-list train.txt --val-list val.txt
         --test-list "" --num-workers "$workers" --out-dir "$run_dir" --no-progress "$@")
+resume=()  # continue the timing run's epochs; with EPOCHS there is none, and the run starts afresh
 if [ -n "${EPOCHS:-}" ]; then
     epochs=$EPOCHS
 else
     python3 -m portraitnet.cli.main train "${common[@]}" --epochs 2 || exit 1
+    resume=(--resume)
     epochs=$(python3 - "$start" "$budget" "$run_dir/log.jsonl" <<'PY'
 import json, sys, time
 start, budget, log = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
@@ -34,8 +36,6 @@ PY
     )
 fi
 echo "cycle of $epochs epochs"
-resume=()
-[ -f "$run_dir/last.pt" ] && resume=(--resume)  # after the timing run; with EPOCHS on a fresh machine, a new run
 timeout $((start + budget - $(date +%s))) python3 -m portraitnet.cli.main train "${common[@]}" "${resume[@]}" --epochs "$epochs"
 echo "train exit $? after $(( $(date +%s) - start )) s"
 mkdir -p "$out"
