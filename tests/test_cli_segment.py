@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from portraitnet.cli.main import main
+from portraitnet.evaluation.metrics import foreground_iou
 from portraitnet.inference.segmenter import Segmenter
 
 from conftest import REPO
@@ -118,6 +119,15 @@ def test_the_input_size_a_model_was_exported_at_travels_in_the_onnx_file(tmp_pat
 
 
 @pytest.mark.slow
+def sample_views() -> dict[str, np.ndarray]:
+    """The sample (RGB) as taken, small and off-centre on a grey canvas, and mirrored in dim light."""
+    image = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
+    height, width = image.shape[:2]
+    zoomed_out = np.full_like(image, 128)
+    zoomed_out[height // 2:, width // 4:width // 4 + width // 2] = cv2.resize(image, (width // 2, height // 2))
+    return {"photo": image, "zoomed_out": zoomed_out, "dim_mirrored": (cv2.flip(image, 1) * 0.6).astype(np.uint8)}
+
+
 def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
     calibration = tmp_path / "calibration"
     calibration.mkdir()
@@ -126,13 +136,41 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
         cv2.imwrite(str(calibration / f"{index}.jpg"), cv2.resize(image, None, fx=scale, fy=scale))
     assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
     assert "calibrated on 3 photos" in capsys.readouterr().out
-    fp32_probability = Segmenter(tmp_path / "m.onnx").predict(SAMPLE)
-    int8_probability = Segmenter(tmp_path / "m.int8.onnx").predict(SAMPLE)
-    fp32, int8 = fp32_probability > 0.5, int8_probability > 0.5
-    iou = (fp32 & int8).sum() / (fp32 | int8).sum()  # pixel agreement would count the easy background too
-    # the sample is the shipped model's hardest photo (a sixth of it near 0.5, README), where small changes flip
-    # pixels; on EG1800's test split int8 and fp32 score within 0.2 points (docs/results.md)
-    assert iou > 0.9 and np.abs(fp32_probability - int8_probability).mean() < 0.05, iou
+    fp32_model, int8_model = Segmenter(tmp_path / "m.onnx"), Segmenter(tmp_path / "m.int8.onnx")
+    for name, view in sample_views().items():
+        fp32, int8 = fp32_model.predict(view), int8_model.predict(view)
+        # Judged where fp32 is sure: a third of the photo is between 0.2 and 0.8, where any small change (another
+        # CPU's kernels, another training run) flips pixels, so a mask IoU there measures the model's doubt, not
+        # the quantisation. Broken quantisation (per-tensor weights, ranges from the wrong inputs) flips 0.9-35% of
+        # the sure pixels and shifts them; a sound export flips at most 0.1% (docs/results.md, "int8").
+        sure = (fp32 < 0.2) | (fp32 > 0.8)
+        flipped = ((fp32 > 0.5) != (int8 > 0.5))[sure].mean()
+        shift = np.abs(fp32 - int8)[sure].mean()
+        print(name, f"sure {sure.mean():.3f} flipped {flipped:.4f} shift {shift:.4f}")
+        assert sure.mean() > 0.5, f"{name}: the model is unsure of most of the picture, the test measures nothing"
+        assert flipped < 0.004 and shift < 0.03, (name, flipped, shift)
+
+
+def test_int8_export_scores_like_fp32_on_eg1800(tmp_path, eg1800, capsys):
+    """The sample cannot show a loss spread thinly over many photos: without 7-bit weights, ONNX Runtime's AVX2
+    kernels saturate and EG1800 fell 1.85 points (docs/results.md, "int8"), while the sample stayed sure."""
+    calibration = tmp_path / "calibration"
+    calibration.mkdir()
+    train = (eg1800 / "eg1800_train_present.txt").read_text().split()
+    for stem in train[::len(train) // 32][:32]:
+        shutil.copy(eg1800 / "images" / f"{stem}.jpg", calibration)
+    assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
+    fp32_model, int8_model = Segmenter(tmp_path / "m.onnx"), Segmenter(tmp_path / "m.int8.onnx")
+    test = (eg1800 / "eg1800_test_present.txt").read_text().split()
+    scores = {"fp32": [], "int8": []}
+    for stem in test[::len(test) // 64][:64]:
+        true = cv2.imread(str(eg1800 / "masks" / f"{stem}.png"), cv2.IMREAD_GRAYSCALE) > 0
+        photo = eg1800 / "images" / f"{stem}.jpg"
+        for name, model in (("fp32", fp32_model), ("int8", int8_model)):
+            scores[name].append(foreground_iou(model.predict(photo) > 0.5, true))
+    fp32, int8 = 100 * np.mean(scores["fp32"]), 100 * np.mean(scores["int8"])
+    print(f"64 EG1800 test photos: fp32 {fp32:.2f}, int8 {int8:.2f}")
+    assert fp32 - int8 < 0.6, (fp32, int8)
 
 
 @pytest.mark.parametrize("calibration, message", [
