@@ -151,6 +151,20 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
         assert flipped < 0.004 and shift < 0.03, (name, flipped, shift)
 
 
+def test_int8_export_leaves_the_first_layers_in_float(tmp_path):
+    import onnx
+    from portraitnet.training.quantize import FLOAT_NODE_PREFIXES, quantize_int8
+    assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 0
+    quantize_int8(tmp_path / "m.onnx", tmp_path / "m.int8.onnx", [SAMPLE], 224)
+    graph = onnx.load(str(tmp_path / "m.int8.onnx")).graph
+    producer = {output: node.op_type for node in graph.node for output in node.output}
+    int8_weights = {node.name: producer.get(node.input[1]) == "DequantizeLinear"
+                    for node in graph.node if node.op_type == "Conv"}
+    early = [name for name in int8_weights if name.startswith(FLOAT_NODE_PREFIXES)]
+    assert len(early) >= 8 and not any(int8_weights[name] for name in early)
+    assert all(quantised for name, quantised in int8_weights.items() if name not in early)  # the rest is int8
+
+
 def test_int8_export_scores_like_fp32_on_eg1800(tmp_path, eg1800, capsys):
     """The sample cannot show a loss spread thinly over many photos: without 7-bit weights, ONNX Runtime's AVX2
     kernels saturate and EG1800 fell 1.85 points (docs/results.md, "int8"), while the sample stayed sure."""
