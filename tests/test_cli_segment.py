@@ -118,7 +118,12 @@ def test_the_input_size_a_model_was_exported_at_travels_in_the_onnx_file(tmp_pat
     assert segmenter.input_size == 256 and segmenter.predict(SAMPLE).shape == (512, 512)
 
 
-@pytest.mark.slow
+def export_fp32_and_int8(tmp_path, calibration) -> tuple[Segmenter, Segmenter]:
+    """`portraitnet export --int8` of the shipped model, calibrated on a folder: the fp32 graph and its int8 copy."""
+    assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
+    return Segmenter(tmp_path / "m.onnx"), Segmenter(tmp_path / "m.int8.onnx")
+
+
 def sample_views() -> dict[str, np.ndarray]:
     """The sample (RGB) as taken, small and off-centre on a grey canvas, and mirrored in dim light."""
     image = cv2.cvtColor(cv2.imread(str(SAMPLE)), cv2.COLOR_BGR2RGB)
@@ -128,15 +133,15 @@ def sample_views() -> dict[str, np.ndarray]:
     return {"photo": image, "zoomed_out": zoomed_out, "dim_mirrored": (cv2.flip(image, 1) * 0.6).astype(np.uint8)}
 
 
+@pytest.mark.slow
 def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
     calibration = tmp_path / "calibration"
     calibration.mkdir()
     image = cv2.imread(str(SAMPLE))
     for index, scale in enumerate((1.0, 0.8, 0.6)):
         cv2.imwrite(str(calibration / f"{index}.jpg"), cv2.resize(image, None, fx=scale, fy=scale))
-    assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
+    fp32_model, int8_model = export_fp32_and_int8(tmp_path, calibration)
     assert "calibrated on 3 photos" in capsys.readouterr().out
-    fp32_model, int8_model = Segmenter(tmp_path / "m.onnx"), Segmenter(tmp_path / "m.int8.onnx")
     for name, view in sample_views().items():
         fp32, int8 = fp32_model.predict(view), int8_model.predict(view)
         # Judged where fp32 is sure: a third of the photo is between 0.2 and 0.8, where any small change (another
@@ -151,6 +156,7 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
         assert flipped < 0.004 and shift < 0.03, (name, flipped, shift)
 
 
+@pytest.mark.slow
 def test_int8_export_leaves_the_first_layers_in_float(tmp_path):
     import onnx
     from portraitnet.training.quantize import FLOAT_NODE_PREFIXES, quantize_int8
@@ -165,6 +171,7 @@ def test_int8_export_leaves_the_first_layers_in_float(tmp_path):
     assert all(quantised for name, quantised in int8_weights.items() if name not in early)  # the rest is int8
 
 
+@pytest.mark.slow
 def test_int8_export_scores_like_fp32_on_eg1800(tmp_path, eg1800, capsys):
     """The sample cannot show a loss spread thinly over many photos: without 7-bit weights, ONNX Runtime's AVX2
     kernels saturate and EG1800 fell 1.85 points (docs/results.md, "int8"), while the sample stayed sure."""
@@ -173,8 +180,7 @@ def test_int8_export_scores_like_fp32_on_eg1800(tmp_path, eg1800, capsys):
     train = (eg1800 / "eg1800_train_present.txt").read_text().split()
     for stem in train[::len(train) // 32][:32]:
         shutil.copy(eg1800 / "images" / f"{stem}.jpg", calibration)
-    assert main(["export", "-o", str(tmp_path / "m.onnx"), "--int8", "--calibration", str(calibration)]) == 0
-    fp32_model, int8_model = Segmenter(tmp_path / "m.onnx"), Segmenter(tmp_path / "m.int8.onnx")
+    fp32_model, int8_model = export_fp32_and_int8(tmp_path, calibration)
     test = (eg1800 / "eg1800_test_present.txt").read_text().split()
     scores = {"fp32": [], "int8": []}
     for stem in test[::len(test) // 64][:64]:
