@@ -1,5 +1,6 @@
 """tools/ship_model.py: the record and log of a lineage that runs through a cycle kept outside the package."""
 
+import hashlib
 import json
 
 import pytest
@@ -42,7 +43,7 @@ def test_a_run_warm_started_from_a_kept_cycle_continues_the_shipped_lineage(ship
     write_model(tmp_path / "checkpoints" / "second" / "best.pt", 2, "portraitnet/weights/portraitnet.pt")
     write_log(tmp_path / "checkpoints" / "second" / "log.jsonl", 4)
 
-    previous, earlier = ship_model.warm_start_lineage({"init_from": "checkpoints/second/best.pt"})
+    previous, earlier = ship_model.warm_start_lineage({"config": {"init_from": "checkpoints/second/best.pt"}})
 
     assert previous["source_run"] == "checkpoints/second"
     assert previous["epochs_trained"] == 2 and previous["total_epochs"] == 5  # 3 shipped + the 2 that led here
@@ -59,12 +60,29 @@ def test_a_shipped_log_that_disagrees_with_its_record_stops_the_tool(ship_model,
     (weights / "model.json").write_text(json.dumps({"epochs_trained": 5, "wall_clock_hours": 1.0}))
     write_log(tmp_path / "docs" / "training_log.jsonl", 3)
     with pytest.raises(SystemExit, match="has 3 epochs"):
-        ship_model.warm_start_lineage({"init_from": "portraitnet/weights/portraitnet.pt"})
+        ship_model.warm_start_lineage({"config": {"init_from": "portraitnet/weights/portraitnet.pt"}})
+
+
+def test_a_run_whose_starting_weights_were_replaced_since_stops_the_tool(ship_model, tmp_path):
+    """Session 18 shipped a model, then a run that had started from the model shipped before it: the path pointed
+    to the new one, and the lineage counted its epochs twice. The hash the run recorded tells the two apart."""
+    weights = tmp_path / "portraitnet" / "weights"
+    write_model(weights / "portraitnet.pt", 3, "")
+    (weights / "model.json").write_text(json.dumps({"epochs_trained": 3, "wall_clock_hours": 1.0}))
+    write_log(tmp_path / "docs" / "training_log.jsonl", 3)
+    started = {"path": "portraitnet/weights/portraitnet.pt",
+               "sha256": hashlib.sha256((weights / "portraitnet.pt").read_bytes()).hexdigest()}
+    run = {"config": {"init_from": "portraitnet/weights/portraitnet.pt"}, "data": {"warm_start": started}}
+    assert ship_model.warm_start_lineage(run)[0]["epochs_trained"] == 3  # the same weights: the lineage is read
+
+    write_model(weights / "portraitnet.pt", 4, "")  # another model shipped since the run started
+    with pytest.raises(SystemExit, match="no longer holds the weights the run started from"):
+        ship_model.warm_start_lineage(run)
 
 
 def test_a_warm_start_without_a_log_starts_a_new_record(ship_model, tmp_path, capsys):
     write_model(tmp_path / "elsewhere" / "model.pt", 7, "")
-    assert ship_model.warm_start_lineage({"init_from": "elsewhere/model.pt"}) == (None, [])
+    assert ship_model.warm_start_lineage({"config": {"init_from": "elsewhere/model.pt"}}) == (None, [])
     assert "no log.jsonl beside it" in capsys.readouterr().out
 
 

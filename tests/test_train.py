@@ -1,9 +1,11 @@
 """The training recipe end to end: it learns, it resumes exactly, it runs under DDP."""
 
+import hashlib
 import math
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -129,6 +131,13 @@ def test_warm_start_takes_the_weights_of_another_model(synthetic_dataset, tmp_pa
     after = load_checkpoint(tmp_path / "warm" / "last.pt")["model"]
     key = "encoder.stem.0.weight"
     assert torch.equal(after[key].float(), source[key].float())  # lr 0: the warm-start weights, untouched
+
+    # The run records which file it started from, by content, and keeps that record when it resumes.
+    train(replace(warm, epochs=2), resume=True, show_progress=False)
+    started = {"path": warm.init_from,
+               "sha256": hashlib.sha256((tmp_path / "first" / "best.pt").read_bytes()).hexdigest()}
+    assert load_checkpoint(tmp_path / "warm" / "last.pt")["warm_start"] == started
+    assert load_checkpoint(tmp_path / "warm" / "best.pt")["data"]["warm_start"] == started
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.toml")), ids=lambda p: p.name)

@@ -16,6 +16,7 @@ and model.json nests the earlier records under "warm_start".
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -45,16 +46,23 @@ def ship_onnx_and_golden_mask() -> None:
     write_bytes_atomic(GOLDEN, encode((probability * 255).round().astype("uint8"), ".png"))
 
 
-def warm_start_lineage(config: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The record and per-epoch log of the model a run was warm-started from, or (None, []) for a fresh lineage.
+def warm_start_lineage(model: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The record and per-epoch log of the model a run's model file was warm-started from, or (None, []) for a
+    fresh lineage.
 
     That model is the shipped one (model.json, docs/training_log.jsonl), or a model file beside the log of the run
-    that made it (a cycle that was not shipped, kept in checkpoints/<run>/), followed back the same way.
+    that made it (a cycle that was not shipped, kept in checkpoints/<run>/), followed back the same way. A run
+    records the hash of the file it started from: when that path now holds other weights (the shipped model was
+    replaced since), the lineage cannot be read from it, and the tool stops rather than count another one.
     """
-    init_from = config.get("init_from")
+    init_from = model["config"].get("init_from")
     if not init_from:
         return None, []
     path = (REPO / init_from).resolve()
+    started = model.get("data", {}).get("warm_start")
+    if started and (not path.is_file() or started["sha256"] != hashlib.sha256(path.read_bytes()).hexdigest()):
+        raise SystemExit(f"{init_from} no longer holds the weights the run started from (sha256 "
+                         f"{started['sha256'][:12]}...): put those weights and their record back before shipping")
     if path == (WEIGHTS / "portraitnet.pt").resolve():
         record = json.loads((WEIGHTS / "model.json").read_text())
         log = [{**r, "cycle": r.get("cycle", 1)} for r in read_log(DOCS / "training_log.jsonl")]
@@ -66,7 +74,7 @@ def warm_start_lineage(config: dict[str, Any]) -> tuple[dict[str, Any] | None, l
         print(f"note: {init_from} has no log.jsonl beside it; the record starts with this run")
         return None, []
     model = load_checkpoint(path)
-    previous, earlier = warm_start_lineage(model["config"])
+    previous, earlier = warm_start_lineage(model)
     run_log = read_log(path.parent / "log.jsonl")
     notes = [f"{len(run_log)} epochs were run; the lineage counts the {model['epoch']} that led to these weights"]
     source = path.parent.relative_to(REPO) if path.is_relative_to(REPO) else path.parent
@@ -155,7 +163,7 @@ def main() -> None:
     best = load_checkpoint(args.run / "best.pt")
     if args.data_config:
         restore_original_data(best, args.data_config)
-    previous, earlier = warm_start_lineage(best["config"])
+    previous, earlier = warm_start_lineage(best)
     log = read_log(args.run / "log.jsonl")
     record = cycle_record(str(args.run), best, log, previous, args.note)
     if args.report:

@@ -7,6 +7,7 @@ nccl on CUDA); only rank 0 logs and saves.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -339,8 +340,9 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, best_iou, best_epoch = state["epoch"], state["best_val_iou"], state["best_epoch"]
-        if state.get("encoder_source"):
-            data_info["encoder_source"] = state["encoder_source"]
+        for key in ("encoder_source", "warm_start"):  # records of where the run's weights came from
+            if state.get(key):
+                data_info[key] = state[key]
         if ddp.is_main:
             truncate_log(log_path, start_epoch)
             log.info("resumed from %s after epoch %d (best validation IoU %.4f at epoch %d)",
@@ -363,6 +365,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                                    for k, v in model_weights(start).items()})
             if start.get("data", {}).get("encoder_source"):  # where the lineage's encoder came from
                 data_info["encoder_source"] = start["data"]["encoder_source"]
+            # The file's hash, so that tools/ship_model.py can tell when a path (the shipped model's) has since
+            # been overwritten and no longer holds the weights this run started from.
+            data_info["warm_start"] = {"path": config.init_from,
+                                       "sha256": hashlib.sha256(Path(config.init_from).read_bytes()).hexdigest()}
             if ddp.is_main:
                 log.info("warm start: weights from %s (optimiser and schedule start afresh)", config.init_from)
         if ddp.is_main:
@@ -444,6 +450,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                 "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
                 "torch_rng": torch.get_rng_state(), "best_val_iou": best_iou, "best_epoch": best_epoch,
                 "encoder_source": data_info.get("encoder_source"),
+                "warm_start": data_info.get("warm_start"),
             }, last_path)
             append_log(log_path, record)
             # Drawing costs about a second: every epoch on a CPU, at most twice a minute on a fast GPU.
