@@ -1,8 +1,10 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written file where a good one was."""
+"""Files: atomic writes (a crash or a full disk never leaves a half-written file where a good one was), the cache,
+wheel members and content hashes."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +41,11 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Path.write_bytes, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 of a file's bytes, as a hex string: the record that ties a model to the exact file it came from."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def wheel_member(requirement: str, member: str) -> Path:

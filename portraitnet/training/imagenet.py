@@ -13,14 +13,13 @@ conversion against a NumPy re-implementation of the Keras layers, cache the resu
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..files import atomic_path, cache_dir, wheel_member
+from ..files import atomic_path, cache_dir, file_sha256, wheel_member
 from ..inference.preprocess import MEAN, STD
 from .model import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
 
@@ -205,7 +204,7 @@ def build_encoder_weights(h5_path: str | Path) -> tuple[dict[str, torch.Tensor],
     if not error < TOLERANCE:
         raise ConversionError(f"{h5_path}: converted encoder differs from the Keras reference by {error:.2e} "
                               f"(relative; must be under {TOLERANCE:.0e})")
-    record = {"source": SOURCE, "sha256": hashlib.sha256(Path(h5_path).read_bytes()).hexdigest(),
+    record = {"source": SOURCE, "sha256": file_sha256(h5_path),
               "verified_relative_error": error, "encoder_padding": "keras"}
     return fold_input_normalisation(state), record
 

@@ -7,7 +7,6 @@ nccl on CUDA); only rank 0 logs and saves.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -27,6 +26,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from ..evaluation.metrics import foreground_iou
+from ..files import file_sha256
 from .augment import DeformationRanges
 from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_weights, save_atomic
 from .config import TrainConfig
@@ -367,8 +367,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                 data_info["encoder_source"] = start["data"]["encoder_source"]
             # The file's hash, so that tools/ship_model.py can tell when a path (the shipped model's) has since
             # been overwritten and no longer holds the weights this run started from.
-            data_info["warm_start"] = {"path": config.init_from,
-                                       "sha256": hashlib.sha256(Path(config.init_from).read_bytes()).hexdigest()}
+            data_info["warm_start"] = {"path": config.init_from, "sha256": file_sha256(config.init_from)}
             if ddp.is_main:
                 log.info("warm start: weights from %s (optimiser and schedule start afresh)", config.init_from)
         if ddp.is_main:
