@@ -15,6 +15,7 @@ import torch
 
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
+from portraitnet.training.losses import soft_iou_loss
 from portraitnet.training.train import build_datasets, compute_loss, read_log, train, training_split
 
 pytestmark = pytest.mark.slow
@@ -229,6 +230,23 @@ def test_pixels_the_weight_leaves_out_do_not_move_the_loss():
     assert loss_with(-5.0, torch.ones(1, 4, 4)) > loss_with(5.0, torch.ones(1, 4, 4))
     expected = 2 * math.log(2) + config.edge_weight * 0.25 * math.log(2)  # p = 0.5 on every pixel counted
     assert loss_with(0.0, weight) == pytest.approx(expected, rel=1e-5)
+
+
+def test_iou_weight_adds_the_soft_iou_of_both_branches():
+    config = TrainConfig(edge_loss=False, consistency_loss=False)
+    logits = torch.randn(2, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    model = lambda images: logits
+    batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4),
+             "target": (torch.arange(16).view(1, 4, 4) % 3 == 0).float(), "edge": torch.zeros(1, 4, 4, dtype=torch.long),
+             "weight": torch.ones(1, 4, 4)}
+    plain, terms = compute_loss(model, batch, config)
+    assert "iou" not in terms
+    with_iou, terms = compute_loss(model, batch, replace(config, iou_weight=0.5))
+    expected = sum(soft_iou_loss(branch, batch["target"]) for branch in logits.chunk(2))
+    assert terms["iou"] == pytest.approx(expected.item(), rel=1e-6)
+    assert with_iou.item() == pytest.approx(plain.item() + 0.5 * expected.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="iou_weight"):
+        TrainConfig.from_dict({"iou_weight": -1})
 
 
 def test_the_cross_entropy_aims_at_the_target_probability():

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-LOSS_TERMS = ("loss", "ce", "ce_textured", "edge", "consistency")
+LOSS_TERMS = ("loss", "ce", "ce_textured", "edge", "consistency", "iou")
 
 
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
@@ -21,9 +21,9 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
         return
     epochs = [r["epoch"] for r in records]
     fig, (ax_loss, ax_iou) = plt.subplots(1, 2, figsize=(11, 4))
-    for term in LOSS_TERMS:
-        if term in records[0]:
-            ax_loss.plot(epochs, [r[term] for r in records], label=term)
+    for term in LOSS_TERMS:  # a term a run had off (or a lineage's earlier runs lacked) leaves a gap
+        if any(term in r for r in records):
+            ax_loss.plot(epochs, [r.get(term, np.nan) for r in records], label=term)
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("epoch")
     ax_loss.set_title("training loss terms")

@@ -69,6 +69,8 @@ class TrainConfig:
     temperature: float = 1.0
     edge_loss_on_original: bool = False  # also apply the focal edge loss to the A branch
     consistency_both_ways: bool = False  # also pull A toward A' (A' detached)
+    iou_weight: float = 0.0  # beyond the paper: + iou_weight * (soft IoU loss of A + of A'), each photo weighed
+    # once as the metric weighs it (cross-entropy weighs pixels, so small people count for little)
     # optimisation (the paper's: Adam 1e-3, wd 5e-4, batch 64, lr x0.95 every 20 epochs)
     epochs: int = 2000
     batch_size: int = 64
@@ -152,6 +154,8 @@ class TrainConfig:
             raise ValueError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
         if self.teacher_weight > 0 and not self.teacher_dir:
             raise ValueError("teacher_weight > 0 needs teacher_dir (the teachers' soft masks of the training images)")
+        if self.iou_weight < 0:
+            raise ValueError(f"iou_weight must be at least 0, got {self.iou_weight}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
 

@@ -1,5 +1,5 @@
 """The three loss terms of PortraitNet: cross-entropy, the boundary focal loss (and its label, the mask's
-contour), the consistency KL."""
+contour), the consistency KL; and ours: a soft IoU per image."""
 
 from __future__ import annotations
 
@@ -36,6 +36,23 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
     log_pt = log_probs.gather(1, target.long().unsqueeze(1)).squeeze(1)  # (B, H, W)
     focus = (1 - log_pt.exp()).pow(gamma) if gamma else 1.0
     return weighted_mean(-focus * log_pt, weight)
+
+
+def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over images of 1 - soft IoU of the person class: sum(p t) / sum(p + t - p t) over the pixels `weight`
+    counts, with p the predicted probability of person and t the target's.
+
+    Cross-entropy weighs pixels, so a photo where the person fills the frame counts for more than one of a small
+    person far away; the metric (per-image foreground IoU) weighs each photo once, and this term does too.
+    logits (B, 2, H, W); target (B, H, W), probabilities of person in [0, 1]; weight (B, H, W) or None.
+    """
+    person = F.softmax(logits.float(), dim=1)[:, 1]
+    if weight is None:
+        weight = torch.ones_like(person)
+    intersection = (weight * person * target).sum(dim=(1, 2))
+    union = (weight * (person + target - person * target)).sum(dim=(1, 2))
+    eps = 1.0  # one pixel's worth: an image with no person, predicted empty, scores 1 rather than 0 / 0
+    return (1 - (intersection + eps) / (union + eps)).mean()
 
 
 def consistency_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor,

@@ -32,7 +32,7 @@ from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_w
 from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation, with_teacher
 from .dataset import Augmentation, FramedBatches, PortraitDataset
-from .losses import consistency_loss, focal_loss, weighted_mean
+from .losses import consistency_loss, focal_loss, soft_iou_loss, weighted_mean
 from .model import PortraitNet
 from .selection import selection_score
 
@@ -193,15 +193,16 @@ def build_datasets(config: TrainConfig,
 
 def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
                  config: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2.
+    """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2,
+    plus iou_weight * (softIoU(A) + softIoU(A')) when iou_weight > 0.
 
     A and its texture-changed copy A' go through the network as one batch. m is the target probability of person:
     0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in. The
     mask and edge terms average over the pixels the batch's weight counts (all of them unless a pool is banded).
     """
     images = torch.cat([batch["image"], batch["textured"]])  # (2B, 3, S, S)
-    target, edge, weight = batch["target"].float(), batch["edge"], batch["weight"].float()  # (B, S, S) each
-    target = torch.stack([1 - target, target], dim=1)  # (B, 2, S, S): class probabilities
+    person, edge, weight = batch["target"].float(), batch["edge"], batch["weight"].float()  # (B, S, S) each
+    target = torch.stack([1 - person, person], dim=1)  # (B, 2, S, S): class probabilities
     if config.edge_loss:
         mask_logits, edge_logits = model(images, with_edge=True)  # (2B, 2, S, S) each
         edge_a, edge_t = edge_logits.float().chunk(2)
@@ -214,6 +215,9 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
         "ce_textured": weighted_mean(F.cross_entropy(mask_t, target, reduction="none"), weight),
     }
     loss = terms["ce"] + terms["ce_textured"]
+    if config.iou_weight:
+        terms["iou"] = soft_iou_loss(mask_a, person, weight) + soft_iou_loss(mask_t, person, weight)
+        loss = loss + config.iou_weight * terms["iou"]
     if config.edge_loss:
         terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma, weight)
         if config.edge_loss_on_original:

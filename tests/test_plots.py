@@ -1,0 +1,12 @@
+import matplotlib.image
+
+from portraitnet.evaluation.plots import plot_curves
+
+
+def test_curves_of_a_lineage_whose_runs_logged_different_loss_terms(tmp_path):
+    """A warm-started run may log a term its predecessor did not (or the other way round): a gap, not a crash."""
+    records = [{"epoch": 1, "loss": 0.3, "ce": 0.1, "edge": 0.03, "val_iou": 0.85, "cycle": 1},
+               {"epoch": 2, "loss": 0.2, "ce": 0.09, "val_iou": 0.87, "cycle": 2},
+               {"epoch": 3, "loss": 0.19, "ce": 0.08, "iou": 0.2, "val_iou": 0.88, "cycle": 2}]
+    plot_curves(records, tmp_path / "curves.png")
+    assert matplotlib.image.imread(tmp_path / "curves.png").shape[:2] == (400, 1100)
