@@ -16,7 +16,7 @@ import torch
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
 from portraitnet.training.losses import soft_iou_loss
-from portraitnet.training.train import build_datasets, compute_loss, read_log, train, training_split
+from portraitnet.training.train import WeightEMA, build_datasets, compute_loss, read_log, train, training_split
 
 pytestmark = pytest.mark.slow
 
@@ -237,8 +237,8 @@ def test_iou_weight_adds_the_soft_iou_of_both_branches():
     logits = torch.randn(2, 2, 4, 4, generator=torch.Generator().manual_seed(0))
     model = lambda images: logits
     batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4),
-             "target": (torch.arange(16).view(1, 4, 4) % 3 == 0).float(), "edge": torch.zeros(1, 4, 4, dtype=torch.long),
-             "weight": torch.ones(1, 4, 4)}
+             "target": (torch.arange(16).view(1, 4, 4) % 3 == 0).float(),
+             "edge": torch.zeros(1, 4, 4, dtype=torch.long), "weight": torch.ones(1, 4, 4)}
     plain, terms = compute_loss(model, batch, config)
     assert "iou" not in terms
     with_iou, terms = compute_loss(model, batch, replace(config, iou_weight=0.5))
@@ -247,6 +247,14 @@ def test_iou_weight_adds_the_soft_iou_of_both_branches():
     assert with_iou.item() == pytest.approx(plain.item() + 0.5 * expected.item(), rel=1e-6)
     with pytest.raises(ValueError, match="iou_weight"):
         TrainConfig.from_dict({"iou_weight": -1})
+
+
+def test_the_weight_average_without_its_ramp_keeps_the_weights_it_started_from():
+    start, moved = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    for ramp, expected in ((True, 2 / 11), (False, 0.99)):  # the start's share after one step: the decay
+        ema = WeightEMA(start, 0.99, ramp=ramp)
+        ema.update(moved)
+        assert torch.allclose(ema.shadow["weight"], expected * start.weight + (1 - expected) * moved.weight)
 
 
 def test_the_cross_entropy_aims_at_the_target_probability():

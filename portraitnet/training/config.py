@@ -83,6 +83,8 @@ class TrainConfig:
     lr_min_ratio: float = 0.01  # cosine floor, as a fraction of lr
     warmup_epochs: int = 0
     ema_decay: float = 0.0  # 0 = off; e.g. 0.999 keeps an exponential moving average of the weights
+    ema_ramp: bool = True  # the average's decay ramps up from 0.18 over the first steps (a run from random
+    # weights); off: the full decay from the first step, so a warm start's average keeps the weights it started from
     # machinery
     precision: str = "auto"  # auto: bf16 autocast on a CPU that supports it, fp16 AMP on CUDA; or "fp32"
     channels_last: bool = True

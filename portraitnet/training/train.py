@@ -98,18 +98,21 @@ def setup_distributed(device_name: str) -> tuple[Distributed, torch.device]:
 # --- exponential moving average of the weights ---
 
 class WeightEMA:
-    """A shadow copy of the model, averaged over steps with a decay that ramps up early in training,
-    so the average is useful from the first epochs. Buffers (BatchNorm statistics) are averaged too."""
+    """A shadow copy of the model, averaged over steps. With `ramp` the decay ramps up early in training, so that
+    the average of a run from random weights is useful from the first epochs; without it the average starts at
+    the weights the run starts from and leaves them slowly (a warm start from a good model). Buffers (BatchNorm
+    statistics) are averaged too."""
 
-    def __init__(self, model: nn.Module, decay: float) -> None:
+    def __init__(self, model: nn.Module, decay: float, ramp: bool = True) -> None:
         self.decay = decay
+        self.ramp = ramp
         self.shadow = {k: v.detach().float().clone() for k, v in model.state_dict().items()}
         self.updates = 0
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         self.updates += 1
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates)) if self.ramp else self.decay
         for key, value in model.state_dict().items():
             if value.is_floating_point():
                 self.shadow[key].mul_(decay).add_(value.detach().float(), alpha=1 - decay)
@@ -377,7 +380,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         if ddp.is_main:
             out_dir.mkdir(parents=True, exist_ok=True)
             log_path.unlink(missing_ok=True)
-    ema = WeightEMA(model, config.ema_decay) if config.ema_decay else None  # of the weights the run starts from
+    ema = WeightEMA(model, config.ema_decay, config.ema_ramp) if config.ema_decay else None  # from the start weights
     if resumed and ema is not None and state.get("ema_state") is not None:
         ema.load_state_dict(state["ema_state"])
 
