@@ -471,4 +471,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             dist.barrier()
     if ddp.enabled:
         dist.destroy_process_group()
-    return {"rank": ddp.rank, "epochs": config.epochs, "best_val_iou": best_iou, "best_epoch": best_epoch, "out_dir": str(out_dir)}
+    return {
+        "rank": ddp.rank,
+        "epochs": config.epochs,
+        "best_val_iou": best_iou,
+        "best_epoch": best_epoch,
+        "out_dir": str(out_dir),
+    }
