@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from portraitnet.training.average import average_weights
+from portraitnet.training.average import average_weights, uniform_average
 from portraitnet.training.model import PortraitNet
 
 
@@ -25,3 +25,16 @@ def test_average_refuses_other_networks_and_weights_outside_0_1():
         average_weights(weights, {k: v for k, v in weights.items() if not k.startswith("edge_head")}, 0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         average_weights(weights, weights, 1.5)
+
+
+def test_uniform_average_gives_each_model_an_equal_share():
+    models = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        models.append(PortraitNet().state_dict())
+    averaged = uniform_average(models)
+    for name in ("mask_head.weight", "encoder.stem.0.weight"):
+        assert torch.allclose(averaged[name], sum(model[name] for model in models) / 3, atol=1e-7)
+    assert torch.equal(uniform_average(models[:1])[name], models[0][name])
+    with pytest.raises(ValueError, match="no models"):
+        uniform_average([])

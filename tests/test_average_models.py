@@ -52,3 +52,24 @@ def test_pool_root_and_robustness_terms_join_the_selection_score(tmp_path, monke
     else:  # the pools' four held-out photos one term: the pool of three counts three times the pool of one
         expected = (report["official_iou"] + robustness + (3 * people_iou + faces_iou) / 4) / 3
     assert metrics["val_iou"] == pytest.approx(expected)
+
+
+def test_three_models_get_equal_shares_and_the_last_runs_log_goes_along(tmp_path, monkeypatch):
+    main_data = write_synthetic_dataset(tmp_path / "main")
+    config = TrainConfig(data_root=str(main_data), input_size=64).to_dict()
+    paths, weights = [], []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        weights.append(PortraitNet().state_dict())
+        paths.append(tmp_path / f"run{seed}" / "best.pt")
+        paths[-1].parent.mkdir()
+        save_atomic(model_payload(weights[-1], config, epoch=seed, metrics={}, data={"val_stems": ["00009"]}),
+                    paths[-1])
+    (paths[-1].parent / "log.jsonl").write_text('{"epoch": 2}\n')
+    monkeypatch.setattr(sys, "argv", ["average_models.py", *map(str, paths), "-o", str(tmp_path / "soup")])
+    load_tool("average_models").main()
+
+    written = load_checkpoint(tmp_path / "soup" / "best.pt")
+    name = "mask_head.weight"
+    assert torch.allclose(written["model"][name], sum(w[name] for w in weights) / 3, atol=1e-7)
+    assert written["epoch"] == 2 and (tmp_path / "soup" / "log.jsonl").read_text() == '{"epoch": 2}\n'

@@ -1,4 +1,4 @@
-"""Weight averaging of two models of one lineage.
+"""Weight averaging of models of one lineage.
 
 A fine-tuned model and the model it was warm-started from sit in one basin of the loss, so the average of their
 weights is a model in its own right, often better than both, most of all on data unlike the fine-tuning data
@@ -25,4 +25,15 @@ def average_weights(first: dict[str, torch.Tensor], second: dict[str, torch.Tens
             averaged[name] = (1 - weight) * first[name].float() + weight * tensor.float()
         else:
             averaged[name] = tensor.clone()
+    return averaged
+
+
+def uniform_average(models: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """The equal-share average of one or more models (a uniform "soup" of fine-tunes from one start), as a running
+    mean: the k-th model joins the mean of the ones before it with share 1/k."""
+    if not models:
+        raise ValueError("no models to average")
+    averaged = models[0]
+    for count, model in enumerate(models[1:], start=2):
+        averaged = average_weights(averaged, model, 1 / count)
     return averaged
