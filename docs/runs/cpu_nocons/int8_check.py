@@ -1,26 +1,52 @@
-"""Session 22: int8 .onnx and .ort exports of the shipped model and a candidate (fp16 model file at /tmp/new_ship.pt)
-against fp32, on the sample and EG1800's first 8 test photos. Run from the repository root."""
-import sys, shutil, numpy as np
+"""Session 22: how far each model's int8 exports (.onnx and .ort) sit from its fp32 graph and from each other, on the
+sample and EG1800's first 8 test photos (the photos of tests/test_export_formats.py).
+
+    python docs/runs/cpu_nocons/int8_check.py CANDIDATE.pt     (from the repository root; ../shared must be there)
+"""
+
+import shutil
+import sys
+import tempfile
 from pathlib import Path
-sys.path.insert(0, "tests")
+
+import numpy as np
+
 from portraitnet.cli.main import main
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.data import list_samples
-EG = Path("../shared/data/eg1800")
-calib = Path("/tmp/calib")
-if not any(calib.iterdir()):
-    for s in list_samples(EG, "eg1800_train_present.txt")[:64]: shutil.copy(s.image_path, calib)
-photos = [Path("examples/astronaut.jpg")] + [s.image_path for s in list_samples(EG, "eg1800_test_present.txt")[:8]]
-def iou(a, b): return ((a > .5) & (b > .5)).sum() / max(1, ((a > .5) | (b > .5)).sum())
-for label, weights in (("shipped (session 18)", "portraitnet/weights/portraitnet.pt"), ("candidate (cpu_nocons, fp16 as shipped)", "/tmp/new_ship.pt")):
-    out = Path(f"/tmp/exp_{label.split()[0]}"); out.mkdir(exist_ok=True)
+
+EG1800 = Path("../shared/data/eg1800")
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(((a > 0.5) & (b > 0.5)).sum() / max(1, ((a > 0.5) | (b > 0.5)).sum()))
+
+
+def check(label: str, weights: str, calibration: Path, photos: list, folder: Path) -> None:
     for fmt in ("onnx", "ort"):
-        main(["export", "--weights", weights, "--format", fmt, "-o", str(out / f"m.{fmt}"), "--int8", "--calibration", str(calib)])
-    fp, q, qo = (Segmenter(out / "m.onnx"), Segmenter(out / "m.int8.onnx"), Segmenter(out / "m.int8.ort"))
+        main(["export", "--weights", weights, "--format", fmt, "-o", str(folder / f"m.{fmt}"), "--int8",
+              "--calibration", str(calibration)])
+    fp32, int8, int8_ort = (Segmenter(folder / name) for name in ("m.onnx", "m.int8.onnx", "m.int8.ort"))
     rows = []
-    for p in photos:
-        a, b, c = fp.predict(p), q.predict(p), qo.predict(p)
+    for photo in photos:
+        a, b, c = fp32.predict(photo), int8.predict(photo), int8_ort.predict(photo)
         rows.append((iou(a, b), iou(a, c), iou(b, c)))
-    r = np.array(rows)
-    print(f"{label}: per photo IoU (int8.onnx vs fp32, int8.ort vs fp32, int8.ort vs int8.onnx); lowest {r.min(0).round(4)}, median {np.median(r,0).round(4)}")
-    print("   lowest photo:", photos[int(r[:, 2].argmin())].name, r[r[:, 2].argmin()].round(4))
+    table = np.array(rows)
+    worst = int(table[:, 2].argmin())
+    print(f"{label}: IoU int8.onnx vs fp32, int8.ort vs fp32, int8.ort vs int8.onnx; lowest {table.min(0).round(4)}, "
+          f"median {np.median(table, 0).round(4)}; lowest .ort/.onnx pair {photos[worst].name} {table[worst].round(4)}")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = Path(tmp) / "calibration"
+        calibration.mkdir()
+        for sample in list_samples(EG1800, "eg1800_train_present.txt")[:64]:
+            shutil.copy(sample.image_path, calibration)
+        photos = [Path("examples/astronaut.jpg")]
+        photos += [sample.image_path for sample in list_samples(EG1800, "eg1800_test_present.txt")[:8]]
+        for index, (label, weights) in enumerate((("shipped", "portraitnet/weights/portraitnet.pt"),
+                                                  ("candidate", sys.argv[1]))):
+            folder = Path(tmp) / str(index)
+            folder.mkdir()
+            check(label, weights, calibration, photos, folder)
