@@ -50,6 +50,7 @@ def main() -> None:
     checkpoints = [load_checkpoint(path) for path in args.models]
     weights = [model_weights(checkpoint) for checkpoint in checkpoints]
     last_share = 1 / len(weights) if args.weight is None else args.weight
+    shares = [(1 - last_share) / (len(weights) - 1)] * (len(weights) - 1) + [last_share]
     averaged = average_weights(uniform_average(weights[:-1]), weights[-1], last_share)
     last = checkpoints[-1]
     data = last["data"]
@@ -81,7 +82,6 @@ def main() -> None:
     for name in ("log.jsonl", "curves.png"):
         if (args.models[-1].parent / name).is_file():
             shutil.copyfile(args.models[-1].parent / name, args.out / name)
-    shares = [(1 - last_share) / (len(args.models) - 1)] * (len(args.models) - 1) + [last_share]
     mix = " + ".join(f"{share:g} x {path}" for share, path in zip(shares, args.models))
     print(f"wrote {args.out / 'best.pt'}: {mix}, "
           f"validation IoU {100 * val_iou:.2f}"

@@ -12,14 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from portraitnet.cli.main import main
+from portraitnet.evaluation.metrics import foreground_iou
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.data import list_samples
 
 EG1800 = Path("../shared/data/eg1800")
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float(((a > 0.5) & (b > 0.5)).sum() / max(1, ((a > 0.5) | (b > 0.5)).sum()))
 
 
 def check(label: str, weights: str, calibration: Path, photos: list, folder: Path) -> None:
@@ -30,7 +27,8 @@ def check(label: str, weights: str, calibration: Path, photos: list, folder: Pat
     rows = []
     for photo in photos:
         a, b, c = fp32.predict(photo), int8.predict(photo), int8_ort.predict(photo)
-        rows.append((iou(a, b), iou(a, c), iou(b, c)))
+        a, b, c = a > 0.5, b > 0.5, c > 0.5
+        rows.append((foreground_iou(a, b), foreground_iou(a, c), foreground_iou(b, c)))
     table = np.array(rows)
     worst = int(table[:, 2].argmin())
     print(f"{label}: IoU int8.onnx vs fp32, int8.ort vs fp32, int8.ort vs int8.onnx; lowest {table.min(0).round(4)}, "
