@@ -53,7 +53,9 @@ def test_short_training_on_real_images_lowers_the_loss(eg1800, tmp_path):
     assert losses[-1] < 0.8 * losses[0], losses
 
 
-@pytest.mark.parametrize("recipe", [{}, {"framed_batch_probability": 1.0, "input_size": 96}])
+@pytest.mark.parametrize("recipe", [{}, {"framed_batch_probability": 1.0, "input_size": 96},
+                                    {"data_path": "tensor", "single_view": True, "consistency_loss": False,
+                                     "composite_probability": 0.5, "early_input_size": 32, "early_epochs": 2}])
 def test_resume_gives_the_same_state_as_an_uninterrupted_run(synthetic_dataset, tmp_path, recipe):
     straight = tiny_config(synthetic_dataset, tmp_path / "straight", epochs=3, **recipe)
     train(straight, show_progress=False)
@@ -270,3 +272,42 @@ def test_the_cross_entropy_aims_at_the_target_probability():
         return compute_loss(model, batch, config)[0].item()
 
     assert loss_at(0.3) < loss_at(0.2) and loss_at(0.3) < loss_at(0.4) and loss_at(0.3) < loss_at(0.01)
+
+
+def test_one_view_sends_only_the_textured_copy_through_the_network():
+    config = TrainConfig(consistency_loss=False, single_view=True)
+    generator = torch.Generator().manual_seed(0)
+    mask_logits, edge_logits = torch.randn(2, 1, 2, 4, 4, generator=generator)
+    seen = []
+
+    def model(images, with_edge=False):
+        seen.append(images)
+        return mask_logits, edge_logits
+
+    target = (torch.arange(16).view(1, 4, 4) % 3 == 0).float()
+    batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.ones(1, 3, 4, 4), "target": target,
+             "edge": target.long(), "weight": torch.ones(1, 4, 4)}
+    loss, terms = compute_loss(model, batch, config)
+    assert len(seen) == 1 and torch.equal(seen[0], batch["textured"])  # A' alone, one sample
+    assert set(terms) == {"ce_textured", "edge"}
+    expected = torch.nn.functional.cross_entropy(mask_logits, torch.stack([1 - target, target], 1))
+    assert terms["ce_textured"] == pytest.approx(expected.item(), rel=1e-6)
+    assert loss.item() == pytest.approx(expected.item() + 0.1 * terms["edge"], rel=1e-6)
+    with pytest.raises(ValueError, match="single_view"):
+        TrainConfig.from_dict({"single_view": True})  # the consistency loss needs both views
+
+
+@pytest.mark.parametrize("data_path", ["numpy", "tensor"])
+def test_the_early_epochs_train_at_the_smaller_size(synthetic_dataset, tmp_path, monkeypatch, data_path):
+    from portraitnet.training import train as training
+    sizes = []
+    real = training.compute_loss
+    monkeypatch.setattr(training, "compute_loss",
+                        lambda model, batch, config: (sizes.append(batch["textured"].shape[-1]),
+                                                      real(model, batch, config))[1])
+    config = tiny_config(synthetic_dataset, tmp_path / "run", epochs=3, early_input_size=32, early_epochs=2,
+                         data_path=data_path)
+    train(config, show_progress=False)
+    steps = len(sizes) // 3
+    assert sizes == [32] * 2 * steps + [64] * steps
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["config"]["input_size"] == 64

@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue from OUT_DIR/last.pt with its saved config (flags given here override it, "
                              "but for init_from: the run keeps the record of the weights it started from)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--time-limit", type=float, default=0.0, metavar="SECONDS",
+                        help="stop after the last epoch that fits in SECONDS (the schedule stays that of --epochs; "
+                             "--resume goes on)")
     knobs = parser.add_argument_group("config (defaults shown are the paper's)")
     for field in fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -51,8 +54,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from ..training.train import train  # torch-heavy import only when training
     config = resolve_config(args)
-    summary = train(config, resume=args.resume, show_progress=not args.no_progress)
+    if args.time_limit < 0:
+        raise ValueError(f"--time-limit must be at least 0 seconds, got {args.time_limit}")
+    summary = train(config, resume=args.resume, show_progress=not args.no_progress, time_limit=args.time_limit)
     if summary["rank"] == 0:
-        print(f"best validation IoU {summary['best_val_iou']:.4f} at epoch {summary['best_epoch']}; "
-              f"model: {summary['out_dir']}/best.pt")
+        print(f"best validation IoU {summary['best_val_iou']:.4f} at epoch {summary['best_epoch']} "
+              f"({summary['epochs_done']} of {summary['epochs']} epochs done); model: {summary['out_dir']}/best.pt")
     return 0

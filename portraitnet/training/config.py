@@ -28,7 +28,10 @@ class TrainConfig:
     val_list: str = ""  # a split list of validation stems; when set, val_fraction is not used
     max_train_samples: int = 0  # 0 = all; small values are for smoke tests
     max_val_samples: int = 0
-    input_size: int = 224
+    input_size: int = 224  # validation's size, and training's after the early epochs
+    early_input_size: int = 0  # 0 = off; else the first early_epochs train at this smaller size (a fully
+    # convolutional network learns most of what it learns at 160 px at about half the cost per sample at 224)
+    early_epochs: int = 0
     # pseudo-labelled pools (tools/pseudo_label.py): folders with images/, masks/, train.txt and val.txt. Their
     # train parts join the training set; each val part is scored against the teachers' masks, and the checkpoint
     # kept as best is the one with the highest mean over EG1800's validation split and the pools' val parts.
@@ -69,6 +72,8 @@ class TrainConfig:
     temperature: float = 1.0
     edge_loss_on_original: bool = False  # also apply the focal edge loss to the A branch
     consistency_both_ways: bool = False  # also pull A toward A' (A' detached)
+    single_view: bool = False  # only A' goes through the network (half the cost of a sample); needs the
+    # consistency loss off, which is the only term that compares A with A'
     iou_weight: float = 0.0  # beyond the paper: + iou_weight * (soft IoU loss of A + of A'), each photo weighed
     # once as the metric weighs it (cross-entropy weighs pixels, so small people count for little)
     # optimisation (the paper's: Adam 1e-3, wd 5e-4, batch 64, lr x0.95 every 20 epochs)
@@ -86,6 +91,8 @@ class TrainConfig:
     ema_ramp: bool = True  # the average's decay ramps up from 0.18 over the first steps (a run from random
     # weights); off: the full decay from the first step, so a warm start's average keeps the weights it started from
     # machinery
+    data_path: str = "numpy"  # "numpy": OpenCV augmentation per sample in the DataLoader; "tensor": the decoded
+    # set as uint8 tensors on the device, augmented a batch at a time (portraitnet/training/tensor_augment.py)
     precision: str = "auto"  # auto: bf16 autocast on a CPU that supports it, fp16 AMP on CUDA; or "fp32"
     channels_last: bool = True
     device: str = "auto"
@@ -126,6 +133,20 @@ class TrainConfig:
     def validate(self) -> None:
         if self.input_size <= 0 or self.input_size % 32:
             raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
+        if self.early_input_size and (self.early_input_size < 0 or self.early_input_size % 32):
+            raise ValueError(f"early_input_size must be 0 or a positive multiple of 32, got {self.early_input_size}")
+        if self.early_epochs < 0 or (self.early_epochs and not self.early_input_size):
+            raise ValueError("early_epochs must be at least 0, and needs early_input_size")
+        if self.single_view and self.consistency_loss:
+            raise ValueError("single_view needs consistency_loss off: the consistency loss compares A with A'")
+        if self.single_view and self.edge_loss_on_original:
+            raise ValueError("single_view has no A branch for edge_loss_on_original")
+        if self.data_path not in ("numpy", "tensor"):
+            raise ValueError(f"data_path must be 'numpy' or 'tensor', got {self.data_path!r}")
+        if self.data_path == "tensor" and (self.framed_batch_probability or self.landscape_probability
+                                           or self.photometric_probability):
+            raise ValueError("data_path 'tensor' batches square samples only: framed batches, landscape frames and "
+                             "photometric changes need data_path 'numpy'")
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueError(f"lr_schedule must be 'step' or 'cosine', got {self.lr_schedule!r}")
         if self.precision not in ("auto", "fp32", "bf16", "fp16"):
@@ -160,6 +181,10 @@ class TrainConfig:
             raise ValueError(f"iou_weight must be at least 0, got {self.iou_weight}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+
+    def train_size(self, epoch: int) -> int:
+        """The square input size training uses in `epoch` (0-based)."""
+        return self.early_input_size if epoch < self.early_epochs else self.input_size
 
     def lr_factor(self, epoch: int) -> float:
         """Multiplier of lr during `epoch` (0-based)."""

@@ -35,6 +35,7 @@ from .dataset import Augmentation, FramedBatches, PortraitDataset
 from .losses import consistency_loss, focal_loss, soft_iou_loss, weighted_mean
 from .model import PortraitNet
 from .selection import selection_score
+from .tensor_augment import TensorBatches
 
 log = logging.getLogger("portraitnet")
 
@@ -154,10 +155,11 @@ def training_split(config: TrainConfig, threads: int = 2) -> tuple[list[Sample],
     return train_samples, val_samples, dropped
 
 
-def build_datasets(config: TrainConfig,
-                   threads: int = 2) -> tuple[PortraitDataset, dict[str, PortraitDataset], dict[str, Any]]:
-    """The training set (EG1800's training split and the pools' train parts) and the validation sets by name:
-    'main' (held out from EG1800's training list, test duplicates left out) and each pool's folder name."""
+def build_datasets(config: TrainConfig, threads: int = 2,
+                   train_size: int = 0) -> tuple[PortraitDataset, dict[str, PortraitDataset], dict[str, Any]]:
+    """The training set (EG1800's training split and the pools' train parts) at train_size (default: the input
+    size) and the validation sets at the input size, by name: 'main' (held out from EG1800's training list, test
+    duplicates left out) and each pool's folder name."""
     train_samples, val_samples, dropped = training_split(config, threads)
     if config.max_train_samples:
         train_samples = train_samples[:config.max_train_samples]
@@ -187,7 +189,7 @@ def build_datasets(config: TrainConfig,
         train_samples = train_samples + pool_train
         val_sets[Path(pool).name] = PortraitDataset(pool_val, config.input_size, augment=False, threads=threads)
         info["pools"][Path(pool).name] = {"path": pool, "train": len(pool_train), "val": len(pool_val)}
-    train_set = PortraitDataset(train_samples, config.input_size, augment=True, seed=config.seed,
+    train_set = PortraitDataset(train_samples, train_size or config.input_size, augment=True, seed=config.seed,
                                 augmentation=augmentation, threads=threads)
     return train_set, val_sets, info
 
@@ -202,24 +204,25 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
     A and its texture-changed copy A' go through the network as one batch. m is the target probability of person:
     0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in. The
     mask and edge terms average over the pixels the batch's weight counts (all of them unless a pool is banded).
+    With single_view only A' goes through the network: L = CE(mask(A'), m) + lambda * Focal(edge(A'), e).
     """
-    images = torch.cat([batch["image"], batch["textured"]])  # (2B, 3, S, S)
+    views = [batch["textured"]] if config.single_view else [batch["image"], batch["textured"]]
+    images = torch.cat(views)  # (2B, 3, S, S), or (B, 3, S, S) with one view
     person, edge, weight = batch["target"].float(), batch["edge"], batch["weight"].float()  # (B, S, S) each
     target = torch.stack([1 - person, person], dim=1)  # (B, 2, S, S): class probabilities
+    outputs = model(images, with_edge=True) if config.edge_loss else (model(images),)  # (2B or B, 2, S, S) each
+    mask_views, *edge_views = [output.float().chunk(len(views)) for output in outputs]  # (A, A') or (A',)
+    mask_a, mask_t = (None, *mask_views) if config.single_view else mask_views
     if config.edge_loss:
-        mask_logits, edge_logits = model(images, with_edge=True)  # (2B, 2, S, S) each
-        edge_a, edge_t = edge_logits.float().chunk(2)
-    else:
-        mask_logits = model(images)
-    mask_a, mask_t = mask_logits.float().chunk(2)
+        edge_a, edge_t = (None, *edge_views[0]) if config.single_view else edge_views[0]
 
-    terms: dict[str, torch.Tensor] = {
-        "ce": weighted_mean(F.cross_entropy(mask_a, target, reduction="none"), weight),
-        "ce_textured": weighted_mean(F.cross_entropy(mask_t, target, reduction="none"), weight),
-    }
-    loss = terms["ce"] + terms["ce_textured"]
+    terms: dict[str, torch.Tensor] = {}
+    if mask_a is not None:
+        terms["ce"] = weighted_mean(F.cross_entropy(mask_a, target, reduction="none"), weight)
+    terms["ce_textured"] = weighted_mean(F.cross_entropy(mask_t, target, reduction="none"), weight)
+    loss = sum(terms.values())
     if config.iou_weight:
-        terms["iou"] = soft_iou_loss(mask_a, person, weight) + soft_iou_loss(mask_t, person, weight)
+        terms["iou"] = sum(soft_iou_loss(mask, person, weight) for mask in (mask_a, mask_t) if mask is not None)
         loss = loss + config.iou_weight * terms["iou"]
     if config.edge_loss:
         terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma, weight)
@@ -286,6 +289,17 @@ def truncate_log(path: Path, epochs_done: int) -> None:
 
 # --- the loop ---
 
+def training_batches(train_set: PortraitDataset, batches: FramedBatches, config: TrainConfig,
+                     device: torch.device) -> DataLoader | TensorBatches:
+    """The epoch's batches: per-sample NumPy augmentation in a DataLoader, or batched tensor augmentation on the
+    device. DataLoader workers are not persistent: each epoch's workers must copy the dataset after set_epoch, or
+    they would draw the first epoch's augmentation forever."""
+    if config.data_path == "tensor":
+        return TensorBatches(train_set, batches, device, config.composite_probability, config.single_view)
+    return DataLoader(train_set, batch_sampler=batches, num_workers=config.num_workers,
+                      pin_memory=device.type == "cuda")
+
+
 def parameter_groups(model: PortraitNet, config: TrainConfig) -> list[dict[str, Any]]:
     """One group, or the encoder's and the rest's when the encoder learns at its own rate."""
     if config.encoder_lr_ratio == 1.0:
@@ -301,19 +315,22 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
-def train(config: TrainConfig, resume: bool = False, show_progress: bool = True) -> dict[str, Any]:
+def train(config: TrainConfig, resume: bool = False, show_progress: bool = True,
+          time_limit: float = 0.0) -> dict[str, Any]:
     """Train for config.epochs epochs (continuing from out_dir/last.pt when resume is set).
 
     Writes out_dir/last.pt (full state), out_dir/best.pt (model file of the best validation epoch),
-    out_dir/log.jsonl and out_dir/curves.png. Returns a summary.
+    out_dir/log.jsonl and out_dir/curves.png. Returns a summary. With a time_limit (seconds from this call) the
+    run stops after the last epoch that fits, its schedule unchanged: a later call with resume goes on from there.
     """
+    called = time.monotonic()
     config.validate()
     ddp, device = setup_distributed(config.device)
     out_dir = Path(config.out_dir)
     last_path, best_path, log_path = out_dir / "last.pt", out_dir / "best.pt", out_dir / "log.jsonl"
     torch.manual_seed(config.seed)
 
-    train_set, val_sets, data_info = build_datasets(config)
+    train_set, val_sets, data_info = build_datasets(config, train_size=config.train_size(0))
     if ddp.is_main:
         log.info("data: %d train, %d validation; left out as duplicates of test images: %s",
                  data_info["train"], data_info["val"], ", ".join(data_info["dropped_test_duplicates"]) or "none")
@@ -323,14 +340,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     sampler = DistributedSampler(train_set, num_replicas=ddp.world_size, rank=ddp.rank, shuffle=True,
                                  seed=config.seed, drop_last=False)
     batches = FramedBatches(sampler, per_rank_batch, config.framed_batch_probability, config.seed)
-    # Workers are not persistent: each epoch's workers must copy the dataset after set_epoch, or they would
-    # draw the first epoch's augmentation forever.
-    loader = DataLoader(train_set, batch_sampler=batches, num_workers=config.num_workers,
-                        pin_memory=device.type == "cuda")
-    if len(loader) == 0:
+    if len(batches) == 0:
         raise ValueError(f"batch size {per_rank_batch} per process exceeds the {len(train_set) // ddp.world_size} "
                          "training samples each process gets; lower batch_size")
-
+    loader = training_batches(train_set, batches, config, device)
     model = PortraitNet(config.encoder_padding).to(device)
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -394,12 +407,24 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
 
     interactive = sys.stderr.isatty()
     last_plot = -math.inf
+    longest_epoch = 0.0
+    epochs_done = start_epoch
     for epoch in range(start_epoch, config.epochs):
+        if time_limit and time.monotonic() - called + longest_epoch > time_limit:
+            if ddp.is_main:
+                log.info("time limit: stopping after epoch %d of %d (resume to go on)", epoch, config.epochs)
+            break
         lr = config.lr * config.lr_factor(epoch)
         set_lr(optimizer, lr)
+        if config.train_size(epoch) != train_set.size:  # the early epochs are over: the same samples, full size
+            train_set = PortraitDataset(train_set.samples, config.train_size(epoch), augment=True, seed=config.seed,
+                                        augmentation=train_set.augmentation)
+            loader = training_batches(train_set, batches, config, device)
         sampler.set_epoch(epoch)
         batches.set_epoch(epoch)
         train_set.set_epoch(epoch)
+        if isinstance(loader, TensorBatches):
+            loader.set_epoch(epoch)
         net.train()
         sums: dict[str, float] = {}
         steps = 0
@@ -410,7 +435,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
             if config.channels_last:
                 for key in ("image", "textured"):
-                    batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
+                    if key in batch:
+                        batch[key] = batch[key].contiguous(memory_format=torch.channels_last)
             with autocast(device, dtype):
                 loss, terms = compute_loss(net, batch, config)
             if not math.isfinite(loss.item()):
@@ -437,6 +463,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                                    for name, dataset in val_sets.items() if name != "main"},
                                   config.pool_weighting)
         seconds = time.perf_counter() - started
+        longest_epoch = max(longest_epoch, seconds)
         epochs_done = epoch + 1
         improved = val_iou > best_iou
         if improved:
@@ -474,6 +501,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     return {
         "rank": ddp.rank,
         "epochs": config.epochs,
+        "epochs_done": epochs_done,
         "best_val_iou": best_iou,
         "best_epoch": best_epoch,
         "out_dir": str(out_dir),
