@@ -34,7 +34,7 @@ def decode(response) -> Image.Image:
 
 def test_health(client):
     answer = client.get("/api/health").json()
-    assert answer["status"] == "ok" and answer["input_size"] == 224
+    assert answer["status"] == "ok" and answer["input_size"] == 224 and answer["device"] == "cpu"
 
 
 @pytest.mark.parametrize("fmt,mode,media", [("mask", "L", "image/png"), ("cutout", "RGBA", "image/png"),

@@ -6,12 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
+from .model_options import add_device_argument
+
 HELP = "Measure speed: model latency (torch, ONNX Runtime, MediaPipe), video frames/s, folder throughput."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
     parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+    add_device_argument(parser)
     parser.add_argument("--repeats", type=int, default=200, help="timed runs per backend")
     parser.add_argument("--folder", type=Path, help="also time `segment` over this folder of images, masks out")
     parser.add_argument("--sample", type=Path, help="photo for the video figures (default: the shipped sample)")
@@ -27,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.benchmark import run_benchmark
     sample = args.sample or Path(__file__).resolve().parents[2] / "examples" / "astronaut.jpg"
     report = run_benchmark(args.weights, args.threads, args.repeats, args.folder,
-                           sample if sample.is_file() else None, args.mediapipe_python, args.int8, args.busy)
-    print(f"threads: {report['threads']}")
+                           sample if sample.is_file() else None, args.mediapipe_python, args.int8, args.busy,
+                           args.device)
+    print(f"device: {report['device']}, CPU threads: {report['threads']}")
     latency = report["latency"]
     reference = next((row["median_ms"] for name, row in latency.items() if name.startswith("mediapipe")), None)
     print(f"{'model latency, batch 1':<34} {'median ms':>10} {'p90 ms':>8}"
@@ -45,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"video 640x480 with blur ({v['video_backend']}): {v['video_640x480_blur_fps']:.1f} frames/s")
         print(f"flicker on a still scene (mean |change| of the probability per frame): "
               f"{v['flicker_smoothing_0.0']:.4f} without smoothing, {v['flicker_smoothing_0.5']:.4f} with 0.5")
-    if "segment_folder" in report:
-        f = report["segment_folder"]
-        print(f"segment {f['images']} images, masks out, start-up included: {f['seconds']:.1f} s, "
-              f"{f['images_per_s']:.1f} images/s")
+    for key, where in (("segment_folder", report["device"]), ("segment_folder_cpu", "cpu")):
+        if key in report:
+            f = report[key]
+            print(f"segment {f['images']} images on {where}, masks out, start-up included: {f['seconds']:.1f} s, "
+                  f"{f['images_per_s']:.1f} images/s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0

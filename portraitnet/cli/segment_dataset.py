@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
+from .model_options import add_device_argument
 
 HELP = "Segment a folder or bucket of photos on a Ray cluster, with a manifest that makes re-runs resume."
 
@@ -30,7 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else a local one)")
     parser.add_argument("--actors", type=int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
     parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads of each actor's session")
-    parser.add_argument("--gpus-per-actor", type=float, default=0.0)
+    add_device_argument(parser)
+    parser.add_argument("--gpus-per-actor", type=float, default=0.0,
+                        help="a GPU actor's share of a GPU (default with a GPU: 1; 0.5 puts two actors on each)")
     parser.add_argument("--batch-size", type=int, default=16, help="photos per forward pass")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
 
@@ -47,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
         import ray
         ray.init(address=args.address)
     report = segment_dataset(args.source, args.output, formats, look, str(args.weights) if args.weights else None,
-                             args.actors, args.batch_size, args.threads_per_actor, args.gpus_per_actor, args.max_pixels)
+                             args.actors, args.batch_size, args.threads_per_actor, args.gpus_per_actor, args.max_pixels,
+                             device=args.device)
     print(f"{report.photos} photos: {report.skipped} done before, {report.done} done now, "
           f"{len(report.failures)} failed; manifest: {args.output}/manifest.jsonl")
     for path, error in report.failures:

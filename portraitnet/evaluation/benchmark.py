@@ -33,17 +33,22 @@ def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[s
 
 
 def model_latency(weights: Path | None, threads: int, repeats: int,
-                  int8_calibration: list[Path] | None = None) -> dict[str, dict[str, float]]:
+                  int8_calibration: list[Path] | None = None, device: str = "cpu") -> dict[str, dict[str, float]]:
     """Batch-1 latency of the network alone (normalised input in, probability out) per backend; with calibration
-    photos, also the int8 model quantised from the same weights."""
+    photos, also the int8 model quantised from the same weights. On a GPU (device 'cuda'), ONNX Runtime is timed
+    there first, then on the CPU as ever."""
     results = {}
+    if device == "cuda":
+        segmenter = Segmenter(weights, backend="onnx", threads=threads, device="cuda")
+        results[f"onnx cuda ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
+        del segmenter
     is_onnx_file = weights is not None and Path(weights).suffix == ".onnx"
     # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
     backends = ["onnx"] + (["openvino"] if module_available("openvino") else []) + \
         ([] if is_onnx_file or not module_available("torch") else ["torch"])
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends:
-            segmenter = Segmenter(weights, backend=backend, threads=threads)
+            segmenter = Segmenter(weights, backend=backend, threads=threads, device="cpu")
             results[f"{backend} ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
             if backend == "onnx" and int8_calibration:
                 int8 = quantize_int8(segmenter.onnx_path, Path(tmp) / "int8.onnx", int8_calibration,
@@ -118,7 +123,7 @@ def video_figures(weights: Path | None, threads: int, image: np.ndarray) -> dict
     return figures
 
 
-def folder_throughput(folder: Path, weights: Path | None, threads: int) -> dict[str, float]:
+def folder_throughput(folder: Path, weights: Path | None, threads: int, device: str = "cpu") -> dict[str, float]:
     """Masks for every photo of a folder through the same library call as `portraitnet segment FOLDER -o OUT`:
     model loading, decode, inference and encode included."""
     from ..inference.batch import collect_inputs, segment_files
@@ -127,7 +132,7 @@ def folder_throughput(folder: Path, weights: Path | None, threads: int) -> dict[
         files, missing = collect_inputs([folder], recursive=False)
         if missing:
             raise ValueError("; ".join(missing))
-        report = segment_files(Segmenter(weights, threads=threads), files, Path(out), ["mask"])
+        report = segment_files(Segmenter(weights, threads=threads, device=device), files, Path(out), ["mask"])
         seconds = time.perf_counter() - started
     if report.failures:
         raise ValueError(f"{folder}: {len(report.failures)} photos failed, the first: {report.failures[0]}")
@@ -136,9 +141,11 @@ def folder_throughput(folder: Path, weights: Path | None, threads: int) -> dict[
 
 def run_benchmark(weights: Path | None = None, threads: int | None = None, repeats: int = 200,
                   folder: Path | None = None, sample: Path | None = None,
-                  mediapipe_python: str | None = None, int8: bool = False, busy: bool = False) -> dict[str, Any]:
+                  mediapipe_python: str | None = None, int8: bool = False, busy: bool = False,
+                  device: str = "auto") -> dict[str, Any]:
     """int8=True also quantises the model (calibrated on 64 photos of `folder`) and times it in the same run;
-    busy=True also times ONNX Runtime (and MediaPipe) beside as many CPU-bound processes as threads."""
+    busy=True also times ONNX Runtime (and MediaPipe) beside as many CPU-bound processes as threads. With a GPU
+    taken (device 'auto' or 'cuda'), the latency and the folder are timed on it and on the CPU in the same run."""
     from ..inference.imageio import load_rgb
     from .mediapipe_runner import find_mediapipe_python, mediapipe_latency
     threads = threads or os.cpu_count() or 1
@@ -149,7 +156,9 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     if int8 and folder is None:
         raise ValueError("int8 timing needs --folder: its photos calibrate the quantisation")
     calibration = calibration_photos(folder) if int8 and folder is not None else None
-    report: dict[str, Any] = {"threads": threads, "latency": model_latency(weights, threads, repeats, calibration)}
+    taken = Segmenter(weights, backend="onnx", device=device).device if device != "cpu" else "cpu"
+    report: dict[str, Any] = {"threads": threads, "device": taken,
+                              "latency": model_latency(weights, threads, repeats, calibration, taken)}
     python = find_mediapipe_python(mediapipe_python)
     if python is not None:
         report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
@@ -161,5 +170,7 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     if sample is not None:
         report["video"] = video_figures(weights, threads, load_rgb(sample))
     if folder is not None:
-        report["segment_folder"] = folder_throughput(folder, weights, threads)
+        report["segment_folder"] = folder_throughput(folder, weights, threads, taken)
+        if taken == "cuda":
+            report["segment_folder_cpu"] = folder_throughput(folder, weights, threads, "cpu")
     return report

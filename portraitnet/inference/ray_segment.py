@@ -19,6 +19,7 @@ import numpy as np
 
 from . import route
 from .batch import OUTPUT_NAMES
+from .device import check_device
 from .imageio import DEFAULT_MAX_PIXELS, PHOTO_SUFFIXES, ImageError
 from .route import Look
 
@@ -84,9 +85,9 @@ class SegmentWorker:
     """One Ray actor: a Segmenter loaded once, then batches of photos through the inference route."""
 
     def __init__(self, source: str, out: str, formats: Sequence[str], look: Look, weights: str | None,
-                 threads: int | None, max_pixels: int | None) -> None:
+                 threads: int | None, max_pixels: int | None, device: str = "cpu") -> None:
         from .segmenter import Segmenter
-        self.segmenter = Segmenter(weights, threads=threads, max_pixels=max_pixels)
+        self.segmenter = Segmenter(weights, threads=threads, max_pixels=max_pixels, device=device)
         self.source_fs, _ = file_system(source)
         self.out_fs, self.out_root = file_system(out)
         self.formats = list(formats)
@@ -132,13 +133,24 @@ class SegmentWorker:
         self.out_fs.move(temporary, target)
 
 
+def actor_device(device: str, cluster_gpus: float) -> str:
+    """Where the actors run the model: 'cuda' when asked, or with 'auto' when the cluster has GPUs."""
+    check_device(device)
+    if device == "cuda" and not cluster_gpus:
+        raise ValueError("device 'cuda': the Ray cluster has no GPUs (start its nodes with --num-gpus, or use "
+                         "--device cpu)")
+    return "cuda" if device == "cuda" or (device == "auto" and cluster_gpus) else "cpu"
+
+
 def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), look: Look = Look(),
                     weights: str | None = None, actors: int | None = None, batch_size: int = 16,
                     threads_per_actor: int = 1, gpus_per_actor: float = 0,
-                    max_pixels: int | None = DEFAULT_MAX_PIXELS, worker: type = SegmentWorker) -> DatasetReport:
+                    max_pixels: int | None = DEFAULT_MAX_PIXELS, worker: type = SegmentWorker,
+                    device: str = "auto") -> DatasetReport:
     """Segment every photo under `source` (a folder or a URI) into `out` on the Ray cluster this process is
     connected to (ray.init() first; a local one is started otherwise). Photos marked done in `out`'s manifest are
-    skipped; failed ones are tried again."""
+    skipped; failed ones are tried again. device 'cuda' (or 'auto' on a cluster with GPUs) runs one ONNX Runtime
+    session per GPU actor, `gpus_per_actor` of a GPU each (default 1), as many actors as the GPUs hold."""
     try:
         import ray
     except ImportError:
@@ -157,7 +169,12 @@ def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), l
     if todo:
         if not ray.is_initialized():
             ray.init()
-        actors = actors or max(1, int(ray.cluster_resources().get("CPU", 1) // threads_per_actor))
+        resources = ray.cluster_resources()
+        on_gpu = actor_device(device, resources.get("GPU", 0)) == "cuda"
+        if on_gpu:
+            gpus_per_actor = gpus_per_actor or 1.0
+            actors = actors or max(1, int(resources.get("GPU", 0) // gpus_per_actor))
+        actors = actors or max(1, int(resources.get("CPU", 1) // threads_per_actor))
         dataset = ray.data.from_items([{"input": path, "relative": stem} for path, stem in todo],
                                       override_num_blocks=max(1, min(len(todo) // batch_size, 64 * actors)))
         # Ray Data replaces an actor that dies and runs its batch again (its default; the tests kill one)
@@ -165,7 +182,8 @@ def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), l
             worker, batch_size=batch_size, compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=threads_per_actor, num_gpus=gpus_per_actor,
             fn_constructor_kwargs=dict(source=source, out=out, formats=formats, look=look, weights=weights,
-                                       threads=threads_per_actor, max_pixels=max_pixels))
+                                       threads=threads_per_actor, max_pixels=max_pixels,
+                                       device="cuda" if on_gpu else "cpu"))
         for row in results.iter_rows():
             row = {"input": row["input"], "outputs": list(row["outputs"]), "status": row["status"],
                    "error": row["error"]}

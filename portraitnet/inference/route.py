@@ -84,11 +84,20 @@ def map_back(probabilities: np.ndarray, boxes: Sequence[Letterbox],
 
 def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
             sizes: Sequence[tuple[int, int] | None] | None = None, fit: bool = False) -> list[np.ndarray]:
-    """Letterbox, run in one batch, map back: float32 probabilities at each image's size (or at `sizes`)."""
-    if not rgbs:
-        return []
-    batch, boxes = prepare_batch(rgbs, input_size, fit)
-    return map_back(model(batch), boxes, sizes)
+    """Letterbox, run, map back: float32 probabilities at each image's size (or at `sizes`). One forward pass per
+    input shape: with `fit`, portrait photos and landscape frames of one batch run apart, each at its own shape,
+    not padded to a common one."""
+    sizes = sizes or [None] * len(rgbs)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for index, rgb in enumerate(rgbs):
+        box = Letterbox.fit(rgb.shape[0], rgb.shape[1], input_size, fit)
+        groups.setdefault((box.input_height, box.input_width), []).append(index)
+    probabilities: list[np.ndarray] = [np.empty(0)] * len(rgbs)
+    for members in groups.values():
+        batch, boxes = prepare_batch([rgbs[i] for i in members], input_size, fit)
+        for index, probability in zip(members, map_back(model(batch), boxes, [sizes[i] for i in members])):
+            probabilities[index] = probability
+    return probabilities
 
 
 # --- render, encode ---

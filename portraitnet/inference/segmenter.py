@@ -22,6 +22,7 @@ import numpy as np
 
 from ..files import cache_dir
 from . import route
+from .device import check_device, device_taken, providers_for
 from .imageio import DEFAULT_MAX_PIXELS, ImageInput, like_input, load_rgb
 from .route import Background, Look
 
@@ -56,8 +57,9 @@ class OnnxBackend:
     and loses 1.4-2x when other programs want the same cores (a video call beside a browser), so off by default
     (`portraitnet benchmark --busy` measures both)."""
 
-    def __init__(self, path: Path, threads: int | None, spin: bool = False) -> None:
+    def __init__(self, path: Path, threads: int | None, spin: bool = False, device: str = "cpu") -> None:
         import onnxruntime as ort
+        providers = providers_for(device, ort.get_available_providers())
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
@@ -65,9 +67,10 @@ class OnnxBackend:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as error:  # onnxruntime raises its own exception types
             raise ValueError(f"{path}: not a loadable ONNX model ({error})") from None
+        self.device = device_taken(device, self.session.get_providers())
         self.input_name = self.session.get_inputs()[0].name
 
     def input_size(self) -> int:
@@ -136,13 +139,18 @@ class Segmenter:
     spin: let ONNX Runtime's idle threads spin (a little faster on an idle machine, much slower on a busy one).
     fit_input: run each photo at its own shape rounded up to multiples of 32 (a 16:9 frame at 224 x 128) instead
         of letterboxing it into the input square: faster for wide or tall photos and video frames.
+    device: "auto" (an NVIDIA GPU when ONNX Runtime can use one, else the CPU), "cpu" or "cuda" (ONNX Runtime's
+        CUDA provider, the `gpu` extra; an error where it cannot start). `self.device` says which was taken.
     """
 
     def __init__(self, weights: str | Path | None = None, backend: str = "auto", threads: int | None = None,
                  input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 spin: bool = False, fit_input: bool = False) -> None:
+                 spin: bool = False, fit_input: bool = False, device: str = "auto") -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be {', '.join(BACKENDS)}, got {backend!r}")
+        self.requested_device = check_device(device)
+        if device == "cuda" and backend in ("openvino", "torch"):
+            raise ValueError(f"device 'cuda' runs on ONNX Runtime, not backend {backend!r}")
         if weights is None:
             weights = shipped_weights() if backend == "torch" else shipped_model()
         path = Path(weights)
@@ -178,7 +186,7 @@ class Segmenter:
         if not onnxruntime_available():
             raise ImportError("ONNX Runtime is missing: pip install onnxruntime")
         self.backend_name = "onnx"
-        self._model = OnnxBackend(path, threads, spin)
+        self._model = OnnxBackend(path, threads, spin, self.requested_device)
 
     def _use_checkpoint(self, path: Path, backend: str, threads: int | None, input_size: int | None,
                         spin: bool) -> None:
@@ -197,6 +205,11 @@ class Segmenter:
             self._model = TorchBackend(model, threads)
         else:
             self._use_onnx(exported_onnx(model, path, self.input_size), threads, spin, backend == "openvino")
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: 'cuda' or 'cpu'."""
+        return getattr(self._model, "device", "cpu")
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """The network alone: a normalised (B, 3, H, W) float32 batch -> person probability (B, H, W)."""

@@ -122,6 +122,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     class Health(BaseModel):
         status: str
         backend: str
+        device: str
         input_size: int
 
     def error(status: int, message: str) -> JSONResponse:
@@ -136,7 +137,8 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
 
     @app.get("/api/health", response_model=Health)
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "backend": segmenter.backend_name, "input_size": segmenter.input_size}
+        return {"status": "ok", "backend": segmenter.backend_name, "device": segmenter.device,
+                "input_size": segmenter.input_size}
 
     @app.post("/api/segment", openapi_extra=SEGMENT_OPENAPI,
               responses={400: {"model": Error}, 413: {"model": Error}, 415: {"model": Error}, 503: {"model": Error}})
