@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from .checks import positive_int
 from .model_options import add_device_argument
 
 HELP = "Measure speed: model latency (torch, ONNX Runtime, MediaPipe), video frames/s, folder throughput."
@@ -13,9 +14,9 @@ HELP = "Measure speed: model latency (torch, ONNX Runtime, MediaPipe), video fra
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=Path, help="a .pt or .onnx model (default: the shipped model)")
-    parser.add_argument("--threads", type=int, help="inference threads (default: all cores)")
+    parser.add_argument("--threads", type=positive_int, help="inference threads (default: all cores)")
     add_device_argument(parser)
-    parser.add_argument("--repeats", type=int, default=200, help="timed runs per backend")
+    parser.add_argument("--repeats", type=positive_int, default=200, help="timed runs per backend")
     parser.add_argument("--folder", type=Path, help="also time `segment` over this folder of images, masks out")
     parser.add_argument("--sample", type=Path, help="photo for the video figures (default: the shipped sample)")
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe==0.10.14, to time it beside ours")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .checks import positive_int
+
 HELP = "Evaluate a checkpoint on a split (default: the test split it was trained for)."
 
 
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", help="split list path or name, 'val' (the checkpoint's validation images) or 'all' (every "
                         "image, e.g. --data-root ../shared/data/vk290) (default: the checkpoint's test list)")
     parser.add_argument("--out", type=Path, help="folder for report.json and predictions.png")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
     parser.add_argument("--tolerance", type=float, default=3.0, help="boundary F-score tolerance in px")
     parser.add_argument("--robustness", action="store_true",
                         help="also score the robustness benchmark built from the split (composites, framings, light)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..inference.device import DEVICES
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.segmenter import BACKENDS, Segmenter
+from .checks import positive_int
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +16,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="auto",
                         help="auto (ONNX Runtime), onnx, openvino (the openvino extra) or torch")
     add_device_argument(parser)
-    parser.add_argument("--threads", type=int, help="inference threads")
+    parser.add_argument("--threads", type=positive_int, help="inference threads")
     parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=False,
                         help="run each photo at its own shape in multiples of 32 (a 16:9 frame as 224 x 128) instead "
                              "of letterboxed into the square: faster for wide or tall photos")

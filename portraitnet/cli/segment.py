@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
+from .checks import positive_int
 from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Segment portraits: write masks, cut-outs, blurred or replaced backgrounds."
@@ -36,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep only the largest person region (the subject, not the people behind)")
     parser.add_argument("-r", "--recursive", action="store_true", help="descend into sub-folders")
     add_model_arguments(parser)
-    parser.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="images per forward pass")
+    parser.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -51,6 +52,9 @@ def load_background(text: str | None, formats: list[str], max_pixels: int | None
     from ..inference.effects import parse_colour
     from ..inference.imageio import load_rgb
     if "replace" not in formats:
+        if text:
+            print(f"portraitnet: warning: --background is for --format replace; ignored with {','.join(formats)}",
+                  file=sys.stderr)
         return None
     if not text:
         raise ValueError("--format replace needs --background IMAGE or COLOR")
@@ -72,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     formats = parse_formats(args.format)
     if args.threshold is not None and not 0 < args.threshold < 1:
         raise ValueError(f"--threshold must be between 0 and 1 (a probability), got {args.threshold}")
-    if args.batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.output is not None and args.output.exists() and not args.output.is_dir():
         raise ValueError(f"{args.output}: exists and is not a folder (-o names the output folder)")
     if args.inputs != ["-"] and args.output is None:
         raise ValueError("-o/--output is required (a folder) unless the input is -")
+    if "-" in args.inputs and args.inputs != ["-"]:
+        raise ValueError("- (stdin) is an input on its own, not beside files or folders")
     look = route.Look(args.threshold, args.blur_strength, load_background(args.background, formats, args.max_pixels),
                       args.main_person)
     segmenter = open_segmenter(args, args.max_pixels)
@@ -85,13 +89,19 @@ def run(args: argparse.Namespace) -> int:
     if args.inputs == ["-"]:
         if len(formats) != 1:
             raise ValueError("with stdin input, choose exactly one --format")
+        if args.output is not None:
+            raise ValueError(f"-o {args.output}: with stdin input the result goes to stdout; redirect it "
+                             "(portraitnet segment - < photo.jpg > mask.png), or give a file instead of -")
+        if sys.stdout.isatty():
+            raise ValueError("stdout is a terminal, and the result is image bytes: redirect it to a file "
+                             "(portraitnet segment - < photo.jpg > mask.png)")
         data = sys.stdin.buffer.read()
         probability = segmenter.predict(data)
         sys.stdout.buffer.write(route.outputs(data, probability, formats, look, args.max_pixels, "stdin")[formats[0]])
         sys.stdout.buffer.flush()
         return 0
 
-    files, failures = collect_inputs(args.inputs, args.recursive)
+    files, failures = collect_inputs(args.inputs, args.recursive, args.output)
     with tqdm(total=len(files), unit="img", disable=args.no_progress, desc="segment") as bar:
         report = segment_files(segmenter, files, args.output, formats, look, args.batch_size, bar.update)
     failures += report.failures

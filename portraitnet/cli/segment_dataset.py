@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
+from .checks import positive_int
 from .model_options import add_device_argument
 
 HELP = "Segment a folder or bucket of photos on a Ray cluster, with a manifest that makes re-runs resume."
@@ -29,13 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
     parser.add_argument("--weights", type=Path, help="a .onnx model (default: the shipped model)")
     parser.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else a local one)")
-    parser.add_argument("--actors", type=int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
-    parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads of each actor's session")
+    parser.add_argument("--actors", type=positive_int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
+    parser.add_argument("--threads-per-actor", type=positive_int, default=1, help="CPU threads of each actor's session")
     add_device_argument(parser)
     parser.add_argument("--gpus-per-actor", type=float, default=0.0,
                         help="a GPU actor's share of a GPU (default with a GPU: 1; 0.5 puts two actors on each)")
-    parser.add_argument("--batch-size", type=int, default=16, help="photos per forward pass")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="photos per forward pass")
+    parser.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS, help="refuse larger images")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..inference.imageio import DEFAULT_MAX_PIXELS
+from .checks import positive_float, positive_int
 from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Serve the API and the web page (photo and live webcam) on this machine."
@@ -14,9 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
     parser.add_argument("--port", type=int, default=8000)
     add_model_arguments(parser)
-    parser.add_argument("--max-body-mb", type=float, default=20.0, help="largest request body (MB)")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
-    parser.add_argument("--max-queue", type=int, default=8, help="requests admitted at once; more get 503")
+    parser.add_argument("--max-body-mb", type=positive_float, default=20.0, help="largest request body (MB)")
+    parser.add_argument("--max-pixels", type=positive_int, default=DEFAULT_MAX_PIXELS)
+    parser.add_argument("--max-queue", type=positive_int, default=8, help="requests admitted at once; more get 503")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from .checks import positive_int
 from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Blur or replace the background of a video file or a webcam feed."
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the previous frame (follows motion faster, flickers more); default ema")
     parser.add_argument("--blur-strength", type=float, default=0.03)
     parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
-    parser.add_argument("--max-frames", type=int, help="stop after this many frames")
+    parser.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     add_model_arguments(parser)
     parser.add_argument("--no-preview", action="store_true", help="webcam: no window, only record")
     parser.add_argument("--no-progress", action="store_true")
@@ -80,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("-o/--output is required for a video file")
     if args.input is not None and not Path(args.input).is_file():
         raise ValueError(f"{args.input}: no such video file")
+    if args.input is not None and Path(args.output).resolve() == Path(args.input).resolve():
+        raise ValueError(f"{args.output}: is the input video; name another file, the input is never written over")
     if args.output is not None and args.format == "cutout" and args.output.exists() and not args.output.is_dir():
         raise ValueError(f"{args.output}: exists and is not a folder (cut-out frames are written as PNG files "
                          "into a folder)")

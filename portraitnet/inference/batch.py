@@ -6,6 +6,7 @@ cannot be read or written becomes a failure line naming it, and the run goes on.
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from .imageio import PHOTO_SUFFIXES, ImageError
 from .route import Look
 from .segmenter import Segmenter
 
+log = logging.getLogger(__name__)
 OUTPUT_NAMES = {"mask": "{stem}.png", "cutout": "{stem}_cutout.png", "blur": "{stem}_blur.jpg",
                 "replace": "{stem}_replace.jpg"}
 
@@ -31,32 +33,60 @@ class BatchReport:
     failures: list[str] = field(default_factory=list)
 
 
-def collect_inputs(inputs: Sequence[str | Path], recursive: bool) -> tuple[list[tuple[Path, Path]], list[str]]:
+def output_path(out_dir: Path, relative: Path, fmt: str) -> Path:
+    """Where a photo's output of one format is written: OUT/<its sub-folders>/<OUTPUT_NAMES[fmt]>."""
+    return out_dir / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
+
+
+def collect_inputs(inputs: Sequence[str | Path], recursive: bool,
+                   out_dir: Path | None = None) -> tuple[list[tuple[Path, Path]], list[str]]:
     """(file, its output path relative to the output folder, without suffix) pairs; inputs that do not exist, and
-    inputs whose outputs would overwrite an earlier input's (a.jpg and a.png, two folders' a.jpg), as failures."""
-    files: list[tuple[Path, Path]] = []
+    inputs whose outputs would overwrite an earlier input's (a.jpg and a.png, two folders' a.jpg), as failures.
+
+    With out_dir, files this command writes are left out, so that a second run does not segment the first one's
+    outputs: the output folder where it lies inside an input folder, and any file where another input's output goes
+    (a_cutout.png beside a.jpg, when OUT is that folder)."""
+    found: list[tuple[Path, Path]] = []
     failures: list[str] = []
-    seen: dict[Path, Path] = {}
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = [(f, f.relative_to(path).with_suffix("")) for f in sorted(path.glob("**/*" if recursive else "*"))
-                     if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES]
-            if not found:
+            inside = [f for f in sorted(path.glob("**/*" if recursive else "*"))
+                      if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES]
+            if out_dir is not None and _strictly_inside(out_dir, path):
+                inside = [f for f in inside if not _strictly_inside(f, out_dir)]
+            if not inside:
                 failures.append(f"{item}: no photos in this folder ({', '.join(sorted(PHOTO_SUFFIXES))}"
                                 f"{'' if recursive else '; -r descends into sub-folders'})")
+            found += [(f, f.relative_to(path).with_suffix("")) for f in inside]
         elif path.is_file():
-            found = [(path, Path(path.stem))]
+            found.append((path, Path(path.stem)))
         else:
             failures.append(f"{item}: no such file or folder")
-            continue
+    if out_dir is not None:
+        written_for: dict[Path, set[Path]] = {}  # output path -> the inputs whose output it is
         for file, relative in found:
-            if relative in seen:
-                failures.append(f"{file}: skipped, its output would overwrite that of {seen[relative]}")
-            else:
-                seen[relative] = file
-                files.append((file, relative))
+            for fmt in OUTPUT_NAMES:
+                written_for.setdefault(output_path(out_dir, relative, fmt).resolve(), set()).add(file.resolve())
+        outputs = [file for file, _ in found if written_for.get(file.resolve(), set()) - {file.resolve()}]
+        if outputs:
+            log.info("left out %d files that are outputs of other inputs (written by an earlier run), such as %s",
+                     len(outputs), outputs[0])
+        found = [(file, relative) for file, relative in found if file not in outputs]
+    files: list[tuple[Path, Path]] = []
+    seen: dict[Path, Path] = {}
+    for file, relative in found:
+        if relative in seen:
+            failures.append(f"{file}: skipped, its output would overwrite that of {seen[relative]}")
+        else:
+            seen[relative] = file
+            files.append((file, relative))
     return files, failures
+
+
+def _strictly_inside(path: Path, folder: Path) -> bool:
+    path, folder = path.resolve(), folder.resolve()
+    return path != folder and folder in path.parents
 
 
 def segment_files(segmenter: Segmenter, files: Sequence[tuple[Path, Path]], out_dir: Path, formats: Sequence[str],
@@ -67,6 +97,16 @@ def segment_files(segmenter: Segmenter, files: Sequence[tuple[Path, Path]], out_
         raise ValueError(f"batch size must be at least 1, got {batch_size}")
     formats = route.check_formats(formats)
     report = BatchReport(photos=len(files))
+    inputs = {file.resolve() for file, _ in files}
+    kept = []
+    for file, relative in files:
+        clash = next((fmt for fmt in formats if output_path(out_dir, relative, fmt).resolve() in inputs), None)
+        if clash:
+            report.failures.append(f"{file}: skipped, its {clash} ({output_path(out_dir, relative, clash)}) would be "
+                                   "written over an input; choose another output folder")
+        else:
+            kept.append((file, relative))
+    files = kept
 
     def decode(item: tuple[Path, Path]):
         try:
@@ -81,7 +121,7 @@ def segment_files(segmenter: Segmenter, files: Sequence[tuple[Path, Path]], out_
         except ImageError as error:
             return 0, str(error)
         for count, fmt in enumerate(formats):
-            target = out_dir / relative.parent / OUTPUT_NAMES[fmt].format(stem=relative.name)
+            target = output_path(out_dir, relative, fmt)
             try:
                 write_bytes_atomic(target, encoded[fmt])
             except OSError as error:

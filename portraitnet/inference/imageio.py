@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from pathlib import Path
 from typing import Any, Iterator, Union
 
@@ -61,6 +62,8 @@ def _pil_to_rgb(image: Image.Image, name: str) -> np.ndarray:
 
 
 def _array_to_rgb(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim in (2, 3) and 0 in array.shape[:2]:
+        raise ImageError(f"{name}: an empty image ({array.shape[1]}x{array.shape[0]} pixels)")
     if array.ndim == 2:
         array = array[..., None].repeat(3, axis=2)
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
@@ -91,8 +94,11 @@ def _opened(opener: Any, name: str, max_pixels: int | None) -> Iterator[Image.Im
             yield image
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image (or a format Pillow cannot read)") from None
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{name}: refused as a decompression bomb ({error})") from None
+    except Image.DecompressionBombError as error:  # Pillow refuses such headers before ours can be read
+        declared = re.search(r"\((\d+) pixels\)", str(error))
+        pixels = f"{int(declared[1]):,} pixels" if declared else "more pixels than Pillow opens"
+        limit = f"the limit of {max_pixels:,} (raise max_pixels to allow it)" if max_pixels else "Pillow's limit"
+        raise ImageError(f"{name}: its header declares {pixels}, over {limit}") from None
     except OSError as error:
         raise ImageError(f"{name}: cannot decode ({error})") from None
 

@@ -45,6 +45,15 @@ def file_system(uri: str) -> tuple[Any, str]:
     return fs.FileSystem.from_uri(uri)
 
 
+def _same_or_inside(out: str, source: str) -> bool:
+    """Whether `out` is `source` or a folder inside it: by real path for local folders, by URI for the rest."""
+    if "://" in out or "://" in source:
+        out_root, source_root = out.rstrip("/"), source.rstrip("/")
+    else:
+        out_root, source_root = os.path.realpath(out), os.path.realpath(source)
+    return out_root == source_root or out_root.startswith(source_root.rstrip("/") + "/")
+
+
 def list_photos(source: str, recursive: bool = True) -> list[tuple[str, str]]:
     """(path inside the source's file system, output stem relative to the output folder) for every photo."""
     from pyarrow import fs
@@ -158,6 +167,9 @@ def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), l
     formats = route.check_formats(formats)
     if batch_size < 1 or threads_per_actor < 1:
         raise ValueError("batch size and threads per actor must be at least 1")
+    if _same_or_inside(out, source):
+        raise ValueError(f"{out}: is the source folder or inside it; outputs would be written over photos and read "
+                         "as photos by the next run: choose an output outside the source")
     photos = list_photos(source)
     if not photos:
         raise ValueError(f"{source}: no photos ({', '.join(sorted(PHOTO_SUFFIXES))})")

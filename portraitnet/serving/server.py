@@ -13,6 +13,7 @@ Safety: loopback by default; bodies over `max_body_bytes` get 413; images over t
 
 
 import asyncio
+import ctypes
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -61,11 +62,37 @@ class WorkQueue:
 def segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, look: route.Look,
                   max_pixels: int) -> tuple[bytes, str]:
     """The work of one request, on the package's one inference route. Returns (bytes, media type)."""
+    try:
+        return _segment_bytes(segmenter, data, fmt, output, look, max_pixels)
+    finally:  # the request's arrays are gone by now
+        release_freed_memory()
+
+
+def _segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, look: route.Look,
+                   max_pixels: int) -> tuple[bytes, str]:
     rgb, full_size = route.model_view(data, segmenter.input_size, max_pixels, name="image")
     probability = segmenter.predict_arrays([rgb], [full_size])[0]
     suffix = ".jpg" if output == "jpeg" and fmt in ("blur", "replace") else ".png"
     encoded = route.outputs(data, probability, [fmt], look, max_pixels, "image", {fmt: suffix})[fmt]
     return encoded, "image/jpeg" if suffix == ".jpg" else "image/png"
+
+
+def release_freed_memory() -> None:
+    """Hand freed memory back to the system. glibc keeps the freed buffers of a large image (hundreds of MB for a
+    50 MP photo) in its heap for reuse, so a server that served one large image would hold them for good;
+    malloc_trim returns them. Elsewhere than glibc, nothing to do."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL("libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc: Any = None
 
 
 SEGMENT_OPENAPI = {
@@ -106,6 +133,7 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         from fastapi.responses import FileResponse, JSONResponse, Response
         from fastapi.staticfiles import StaticFiles
         from pydantic import BaseModel
+        from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError:
         raise ImportError(f"the server needs FastAPI and uvicorn: {INSTALL_LINE}") from None
 
@@ -125,8 +153,17 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
         device: str
         input_size: int
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    busy = "busy: the work queue is full, retry shortly"
+    retry = {"Retry-After": "1"}  # seconds: about one inference of the largest image here
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, problem: StarletteHTTPException) -> JSONResponse:
+        """Starlette's own answers (a page file not found...) in the documented {"error": ...} body."""
+        message = f"{request.url.path}: not found" if problem.status_code == 404 else str(problem.detail)
+        return error(problem.status_code, message, getattr(problem, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, problem: RequestValidationError) -> JSONResponse:
@@ -199,33 +236,27 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
             result, media_type = await queue.run(segment_bytes, segmenter, data, format, output, look,
                                                  settings.max_pixels)
         except Busy:
-            return error(503, "busy: the work queue is full, retry shortly")
+            return error(503, busy, retry)
         except ImageError as problem:
             return error(400, str(problem))
         return Response(result, media_type=media_type)
 
     @app.websocket("/ws/live")
     async def live(socket: WebSocket) -> None:
-        """First message: JSON settings {"format": "blur"|"replace", "background": "#rrggbb"}; then JPEG frames."""
+        """First message: JSON settings (LiveSettings); then JPEG frames, each answered with the processed frame
+        (JPEG, or PNG for cutout, whose alpha JPEG cannot carry). A wrong message gets an error and a clean close."""
         await socket.accept()
         try:
             first = await socket.receive()
             if first["type"] == "websocket.disconnect":
                 return
-            if first.get("text") is None:
-                raise ValueError("the first message must be JSON text")
-            options = json.loads(first["text"])
-            if not isinstance(options, dict):
-                raise ValueError("expected a JSON object such as {\"format\": \"blur\"}")
-            fmt = options.get("format", "blur")
-            background = effects.parse_colour(options.get("background", "#00b140")) if fmt == "replace" else None
-            effect = FrameEffect(segmenter, fmt, background, float(options.get("smoothing", 0.5)),
-                                 smoothing_mode=str(options.get("smoothing_mode", "ema")))
-        except (ValueError, TypeError) as problem:
-            await socket.send_text(json.dumps({"error": f"bad settings: {problem}"}))
-            await socket.close(code=1003)
-            return
-        try:
+            try:
+                effect = FrameEffect(segmenter, **live_settings(first.get("text")))
+            except ValueError as problem:
+                await socket.send_text(json.dumps({"error": f"bad settings: {problem}"}))
+                await socket.close(code=1003 if first.get("text") is None else 1008)
+                return
+            suffix = ".png" if effect.effect == "cutout" else ".jpg"
             while True:
                 message = await socket.receive()
                 if message["type"] == "websocket.disconnect":
@@ -234,10 +265,14 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
                 if frame is None:
                     await socket.send_text(json.dumps({"error": "send frames as binary messages (JPEG bytes)"}))
                     continue
+                if len(frame) > settings.max_body_bytes:
+                    await socket.send_text(json.dumps({"error": f"frame of {len(frame):,} bytes is over the limit "
+                                                                f"of {settings.max_body_bytes:,}"}))
+                    continue
                 try:
-                    out = await queue.run(_live_frame, effect, frame, settings.max_pixels)
+                    out = await queue.run(_live_frame, effect, frame, settings.max_pixels, suffix)
                 except Busy:
-                    await socket.send_text(json.dumps({"error": "busy"}))
+                    await socket.send_text(json.dumps({"error": busy}))
                     continue
                 except ImageError as problem:
                     await socket.send_text(json.dumps({"error": str(problem)}))
@@ -245,6 +280,18 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
                 await socket.send_bytes(out)
         except WebSocketDisconnect:  # the page went away while an answer was sent
             return
+
+    endpoints = {"/api/segment": "POST", "/api/health": "GET"}
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                   include_in_schema=False)
+    async def api_fallback(request: Request, rest: str) -> JSONResponse:
+        """What no endpoint answers under /api/: 405 for a known path with another method, else 404."""
+        path = request.url.path
+        if path in endpoints:
+            return error(405, f"{request.method} is not allowed on {path}: use {endpoints[path]}",
+                         {"Allow": endpoints[path]})
+        return error(404, f"{path}: no such endpoint (the API is described at /docs)")
 
     @app.get("/model.onnx", include_in_schema=False)
     async def model() -> Response:
@@ -266,9 +313,34 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
     return app
 
 
-def _live_frame(effect: FrameEffect, frame: bytes, max_pixels: int) -> bytes:
+def _live_frame(effect: FrameEffect, frame: bytes, max_pixels: int, suffix: str) -> bytes:
     rgb = load_rgb(frame, max_pixels, name="frame")
-    return route.encode(effect(rgb), ".jpg")
+    return route.encode(effect(rgb), suffix)
+
+
+MAX_SETTINGS_BYTES = 1024  # far more than any settings message needs; also bounds its nesting
+
+
+def live_settings(text: str | None) -> dict[str, Any]:
+    """FrameEffect's arguments from the live mode's first message, checked against LiveSettings; anything else is
+    a ValueError that says what is wrong."""
+    from pydantic import ValidationError
+
+    from .messages import LiveSettings
+    if text is None:
+        raise ValueError("the first message must be JSON text, such as {\"format\": \"blur\"}")
+    if len(text) > MAX_SETTINGS_BYTES:
+        raise ValueError(f"{len(text):,} characters, over the limit of {MAX_SETTINGS_BYTES:,}")
+    try:
+        options = LiveSettings.model_validate_json(text)
+    except ValidationError as problem:
+        raise ValueError("; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}"
+                                   for e in problem.errors(include_url=False))) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    background = effects.parse_colour(options.background) if options.format == "replace" else None
+    return {"effect": options.format, "background": background, "smoothing": options.smoothing,
+            "smoothing_mode": options.smoothing_mode}
 
 
 async def _parse_form(request: Any, body: bytes) -> dict[str, bytes] | str:
