@@ -224,7 +224,7 @@ def test_more_user_mistakes_are_one_line_errors(tmp_path, capsys):
     assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--weights", str(SAMPLE)]) == 2
     assert "astronaut.jpg: not a model file" in capsys.readouterr().err
     assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--batch-size", "0"]) == 2
-    assert "--batch-size must be at least 1" in capsys.readouterr().err
+    assert "argument --batch-size: must be at least 1, got 0" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["segment", str(empty), "-o", str(tmp_path / "out"), "--no-progress"]) == 1

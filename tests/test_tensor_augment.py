@@ -13,7 +13,7 @@ import torch
 from portraitnet.training import augment
 from portraitnet.training.augment import DeformationRanges, deformation_matrix, warp_pair
 from portraitnet.training.data import list_samples
-from portraitnet.training.dataset import FramedBatches, PortraitDataset
+from portraitnet.training.dataset import Augmentation, FramedBatches, PortraitDataset
 from portraitnet.training.losses import edge_from_mask
 from portraitnet.training.tensor_augment import (TensorBatches, augment_batch, deformation_theta, draw_parameters,
                                                  edge_from_masks, warp)
@@ -106,9 +106,10 @@ def test_the_edge_label_follows_the_mask():
 
 
 def test_tensor_batches_are_the_dataset_s_items_and_reproducible(synthetic_dataset):
-    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=True, seed=2)
+    dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=True, seed=2,
+                              augmentation=Augmentation(composite_probability=0.5))
     batches = FramedBatches(torch.utils.data.SequentialSampler(dataset), 4, 0.0)
-    loader = TensorBatches(dataset, batches, torch.device("cpu"), composite_probability=0.5)
+    loader = TensorBatches(dataset, batches, torch.device("cpu"))
     first, again = next(iter(loader)), next(iter(loader))
     reference = dataset[0]
     assert set(first) == set(reference)

@@ -31,11 +31,11 @@ from portraitnet.training.config import TrainConfig
 from portraitnet.training.train import train
 
 STUDIES: dict[str, dict[str, dict]] = {
-    "losses": {
-        "no auxiliary loss": {"edge_loss": False, "consistency_loss": False},
-        "+ boundary loss": {"edge_loss": True, "consistency_loss": False},
-        "+ consistency loss": {"edge_loss": False, "consistency_loss": True},
-        "both (paper)": {"edge_loss": True, "consistency_loss": True},
+    "losses": {  # the paper's two views (A and A') in every row, as its loss table had them
+        "no auxiliary loss": {"edge_loss": False, "consistency_loss": False, "single_view": False},
+        "+ boundary loss": {"edge_loss": True, "consistency_loss": False, "single_view": False},
+        "+ consistency loss": {"edge_loss": False, "consistency_loss": True, "single_view": False},
+        "both (paper)": {"edge_loss": True, "consistency_loss": True, "single_view": False},
     },
     "augmentation": {
         "paper": {},

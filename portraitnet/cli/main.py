@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import NoReturn
 
 from . import benchmark, check_data, evaluate, export, segment, segment_dataset, serve, train, video
 
@@ -36,8 +37,15 @@ def setup_logging() -> None:
     logger.setLevel(logging.INFO)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line said in one line (the usage is one --help away)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="portraitnet", description="PortraitNet portrait segmentation.")
+    parser = Parser(prog="portraitnet", description="PortraitNet portrait segmentation.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module in SUBCOMMANDS.items():
         sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
@@ -47,7 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, or a mistake on the command line, already said
+        return int(stop.code or 0)
     setup_logging()
     try:
         return int(args.run(args) or 0)

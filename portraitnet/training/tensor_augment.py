@@ -21,6 +21,7 @@ from torch.utils.data import Sampler
 
 from ..inference.preprocess import MEAN, PAD_VALUE, STD, Letterbox, pad_to_input
 from .augment import DeformationRanges
+from .dataset import PortraitDataset
 from .losses import EDGE_THICKNESS
 
 _SMOOTH = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]]) / 13  # PIL's SMOOTH, as augment.py
@@ -183,20 +184,20 @@ class TensorBatches:
     """Batches of a PortraitDataset's training samples, augmented as tensors on `device`. Each batch's draws come
     from a generator seeded by (seed, epoch, batch number), so a resumed run sees the same data."""
 
-    def __init__(self, dataset, batch_sampler: Sampler, device: torch.device, composite_probability: float = 0.0,
+    def __init__(self, dataset: PortraitDataset, batch_sampler: Sampler, device: torch.device,
                  single_view: bool = False) -> None:
-        size = dataset.size
-        letterboxed = [(pad_to_input(image, box, PAD_VALUE), pad_to_input(target, box, 0))
-                       for image, target in dataset.fitted
-                       for box in [Letterbox.fit(image.shape[0], image.shape[1], size)]]
-        self.images = torch.from_numpy(np.stack([i for i, _ in letterboxed])).permute(0, 3, 1, 2).contiguous()
-        self.targets = torch.from_numpy(np.stack([np.round(t * 255) for _, t in letterboxed]).astype(np.uint8))
-        self.images, self.targets = self.images.to(device), self.targets[:, None].to(device)
+        images, targets = [], []
+        for image, target in dataset.fitted:  # letterboxed to the square, as the NumPy path does before warping
+            box = Letterbox.fit(image.shape[0], image.shape[1], dataset.size)
+            images.append(pad_to_input(image, box, PAD_VALUE))
+            targets.append(np.round(pad_to_input(target, box, 0) * 255).astype(np.uint8))
+        self.images = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous().to(device)
+        self.targets = torch.from_numpy(np.stack(targets))[:, None].to(device)
         self.soft = torch.tensor([s.teacher_weight > 0 for s in dataset.samples])
         self.bands = torch.tensor([s.doubt_band for s in dataset.samples], dtype=torch.float32)
-        self.size, self.device, self.seed = size, device, dataset.seed
+        self.device, self.seed = device, dataset.seed
         self.ranges = dataset.augmentation.deformation
-        self.composite_probability = composite_probability
+        self.composite_probability = dataset.augmentation.composite_probability
         self.single_view = single_view
         self.batch_sampler = batch_sampler
         self.epoch = 0

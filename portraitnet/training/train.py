@@ -295,7 +295,7 @@ def training_batches(train_set: PortraitDataset, batches: FramedBatches, config:
     device. DataLoader workers are not persistent: each epoch's workers must copy the dataset after set_epoch, or
     they would draw the first epoch's augmentation forever."""
     if config.data_path == "tensor":
-        return TensorBatches(train_set, batches, device, config.composite_probability, config.single_view)
+        return TensorBatches(train_set, batches, device, config.single_view)
     return DataLoader(train_set, batch_sampler=batches, num_workers=config.num_workers,
                       pin_memory=device.type == "cuda")
 
