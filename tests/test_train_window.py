@@ -33,7 +33,7 @@ def test_a_window_trains_within_its_time_brings_results_back_and_the_next_resume
     started = time.monotonic()
     window("run", "--config", str(config), "--data", str(archive), "--seconds", "40", "--out", str(first),
            "--work", str(tmp_path / "work1"))
-    assert time.monotonic() - started < 40 + 10  # the window, and the interpreter's start
+    assert time.monotonic() - started < 40 + 30  # the window, and the interpreter's start on a busy machine
     assert {"best_fp16.pt", "last.pt.part-00", "log.jsonl", "curves.png"} <= {p.name for p in first.iterdir()}
     done = len(read_log(first / "log.jsonl"))
     assert 1 <= done < 400  # it stopped on time, long before the schedule's end
