@@ -10,11 +10,11 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 from ..files import write_bytes_atomic
 from . import route
-from .imageio import PHOTO_SUFFIXES, ImageError
+from .imageio import PHOTO_SUFFIXES, ImageError, ImageInput
 from .route import Look
 from .segmenter import Segmenter
 
@@ -89,12 +89,112 @@ def _strictly_inside(path: Path, folder: Path) -> bool:
     return path != folder and folder in path.parents
 
 
+class PhotoStore(Protocol):
+    """Where a batch's photos come from and their outputs go: local files (LocalPhotos) or a pyarrow file system
+    (ray_segment.ArrowPhotos). Reads and writes raise OSError."""
+
+    def name(self, index: int) -> str: ...
+
+    def read(self, index: int) -> ImageInput: ...
+
+    def target(self, index: int, fmt: str) -> str: ...
+
+    def write(self, target: str, data: bytes) -> None: ...
+
+
+@dataclass
+class PhotoResult:
+    """What became of one photo: the outputs written, and why the rest could not be (None when all were)."""
+
+    outputs: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def segment_photos(segmenter: Segmenter, store: PhotoStore, count: int, formats: Sequence[str], look: Look = Look(),
+                   batch_size: int = 16, progress: Callable[[int], None] | None = None) -> list[PhotoResult]:
+    """The one batch core of `segment` and `segment-dataset`: photos 0..count-1 of the store decoded in threads
+    (the next batch while this one runs), `batch_size` per forward pass, each one's formats encoded and written in
+    threads. A photo that cannot be read, decoded, encoded or written gets its error, and the rest go on."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    formats = route.check_formats(formats)
+    results = [PhotoResult() for _ in range(count)]
+
+    def decode(index: int):
+        """(the photo as read, the model's view of it, its full size), or the reason it cannot be had."""
+        try:
+            source = store.read(index)
+            return (source, *route.model_view(source, segmenter.input_size, segmenter.max_pixels, store.name(index)))
+        except ImageError as error:
+            return str(error)
+        except OSError as error:
+            return f"{store.name(index)}: cannot read ({error.strerror or error})"
+
+    def save(index: int, source: ImageInput, probability) -> None:
+        try:
+            encoded = route.outputs(source, probability, formats, look, segmenter.max_pixels, store.name(index))
+        except ImageError as error:
+            results[index].error = str(error)
+            return
+        for fmt in formats:
+            target = store.target(index, fmt)
+            try:
+                store.write(target, encoded[fmt])
+            except OSError as error:
+                results[index].error = f"{target}: could not write ({error.strerror or error})"
+                return
+            results[index].outputs.append(target)
+
+    batches = [range(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+    with ThreadPoolExecutor(2) as pool:
+        pending: list[Future] = []
+        upcoming = [pool.submit(decode, index) for index in batches[0]] if batches else []
+        for number, batch in enumerate(batches):
+            views = [future.result() for future in upcoming]
+            # decode the next batch while this one is predicted and the last one is written
+            upcoming = [pool.submit(decode, i) for i in batches[number + 1]] if number + 1 < len(batches) else []
+            good = [(index, view) for index, view in zip(batch, views) if not isinstance(view, str)]
+            for index, view in zip(batch, views):
+                if isinstance(view, str):
+                    results[index].error = view
+            probabilities = segmenter.predict_arrays([rgb for _, (_, rgb, _) in good],
+                                                     [size for _, (_, _, size) in good])
+            for future in pending:
+                future.result()
+            pending = [pool.submit(save, index, source, probability)
+                       for (index, (source, _, _)), probability in zip(good, probabilities)]
+            if progress is not None:
+                progress(len(batch))
+        for future in pending:
+            future.result()
+    return results
+
+
+@dataclass
+class LocalPhotos:
+    """Local files in, outputs under out_dir (OUTPUT_NAMES), each written whole."""
+
+    files: Sequence[tuple[Path, Path]]
+    out_dir: Path
+
+    def name(self, index: int) -> str:
+        return str(self.files[index][0])
+
+    def read(self, index: int) -> ImageInput:
+        return self.files[index][0]  # the route decodes a path itself, at a reduced scale where it can
+
+    def target(self, index: int, fmt: str) -> str:
+        return str(output_path(self.out_dir, self.files[index][1], fmt))
+
+    def write(self, target: str, data: bytes) -> None:
+        write_bytes_atomic(Path(target), data)
+
+
 def segment_files(segmenter: Segmenter, files: Sequence[tuple[Path, Path]], out_dir: Path, formats: Sequence[str],
                   look: Look = Look(), batch_size: int = 16,
                   progress: Callable[[int], None] | None = None) -> BatchReport:
-    """Write each photo's formats under out_dir (OUTPUT_NAMES), `batch_size` photos per forward pass."""
-    if batch_size < 1:
-        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    """Write each photo's formats under out_dir (OUTPUT_NAMES), `batch_size` photos per forward pass; a photo whose
+    output would be written over an input is skipped and listed."""
     formats = route.check_formats(formats)
     report = BatchReport(photos=len(files))
     inputs = {file.resolve() for file, _ in files}
@@ -106,51 +206,13 @@ def segment_files(segmenter: Segmenter, files: Sequence[tuple[Path, Path]], out_
                                    "written over an input; choose another output folder")
         else:
             kept.append((file, relative))
-    files = kept
-
-    def decode(item: tuple[Path, Path]):
-        try:
-            return route.model_view(item[0], segmenter.input_size, segmenter.max_pixels)
-        except ImageError as error:
-            return str(error)
-
-    def save(file: Path, relative: Path, probability) -> tuple[int, str | None]:
-        """Files written for one photo, and why the rest could not be (a full disk, a read-only folder...)."""
-        try:
-            encoded = route.outputs(file, probability, formats, look, segmenter.max_pixels)
-        except ImageError as error:
-            return 0, str(error)
-        for count, fmt in enumerate(formats):
-            target = output_path(out_dir, relative, fmt)
-            try:
-                write_bytes_atomic(target, encoded[fmt])
-            except OSError as error:
-                return count, f"{target}: could not write ({error.strerror or error})"
-        return len(formats), None
-
-    def collect(futures: list[Future]) -> None:
-        for future in futures:
-            count, error = future.result()
-            report.written += count
-            if error:
-                report.failures.append(error)
-            else:
-                report.done += 1
-
-    batches = [files[start:start + batch_size] for start in range(0, len(files), batch_size)]
-    with ThreadPoolExecutor(2) as pool:
-        pending: list[Future] = []
-        upcoming = [pool.submit(decode, item) for item in batches[0]] if batches else []
-        for index, batch in enumerate(batches):
-            views = [future.result() for future in upcoming]
-            # decode the next batch while this one is predicted and the last one is written
-            upcoming = [pool.submit(decode, item) for item in batches[index + 1]] if index + 1 < len(batches) else []
-            good = [(item, view) for item, view in zip(batch, views) if not isinstance(view, str)]
-            report.failures.extend(view for view in views if isinstance(view, str))
-            probabilities = segmenter.predict_arrays([rgb for _, (rgb, _) in good], [size for _, (_, size) in good])
-            collect(pending)
-            pending = [pool.submit(save, file, relative, p) for ((file, relative), _), p in zip(good, probabilities)]
-            if progress is not None:
-                progress(len(batch))
-        collect(pending)
+    results = segment_photos(segmenter, LocalPhotos(kept, out_dir), len(kept), formats, look, batch_size, progress)
+    for result in results:
+        report.written += len(result.outputs)
+        if result.error:
+            report.failures.append(result.error)
+        else:
+            report.done += 1
+    if progress is not None and len(kept) < len(files):
+        progress(len(files) - len(kept))
     return report

@@ -18,9 +18,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import route
-from .batch import OUTPUT_NAMES
+from .batch import OUTPUT_NAMES, segment_photos
 from .device import check_device
-from .imageio import DEFAULT_MAX_PIXELS, PHOTO_SUFFIXES, ImageError
+from .imageio import DEFAULT_MAX_PIXELS, PHOTO_SUFFIXES
 from .route import Look
 
 MANIFEST = "manifest.jsonl"
@@ -90,8 +90,39 @@ def write_manifest(out: str, rows: Sequence[dict[str, Any]]) -> None:
     system.move(temporary, f"{root}/{MANIFEST}")  # a rename on local disks: never half a manifest
 
 
+@dataclass
+class ArrowPhotos:
+    """A batch's photos on a pyarrow file system, outputs under out_root on another: each written under a
+    temporary name, then moved (a rename on local disks), so that no half-written file is ever seen."""
+
+    source_fs: Any
+    inputs: Sequence[str]
+    stems: Sequence[str]
+    out_fs: Any
+    out_root: str
+
+    def name(self, index: int) -> str:
+        return self.inputs[index]
+
+    def read(self, index: int) -> bytes:
+        with self.source_fs.open_input_file(self.inputs[index]) as stream:
+            return stream.read()
+
+    def target(self, index: int, fmt: str) -> str:
+        relative = PurePosixPath(self.stems[index])
+        return str(PurePosixPath(self.out_root, relative.parent, OUTPUT_NAMES[fmt].format(stem=relative.name)))
+
+    def write(self, target: str, data: bytes) -> None:
+        parent = str(PurePosixPath(target).parent)
+        self.out_fs.create_dir(parent, recursive=True)
+        temporary = f"{parent}/.{PurePosixPath(target).name}.tmp"
+        with self.out_fs.open_output_stream(temporary) as stream:
+            stream.write(data)
+        self.out_fs.move(temporary, target)
+
+
 class SegmentWorker:
-    """One Ray actor: a Segmenter loaded once, then batches of photos through the inference route."""
+    """One Ray actor: a Segmenter loaded once, then batches of photos through the batch core (batch.py)."""
 
     def __init__(self, source: str, out: str, formats: Sequence[str], look: Look, weights: str | None,
                  threads: int | None, max_pixels: int | None, device: str = "cpu") -> None:
@@ -101,45 +132,14 @@ class SegmentWorker:
         self.out_fs, self.out_root = file_system(out)
         self.formats = list(formats)
         self.look = look
-        self.max_pixels = max_pixels
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         inputs, stems = list(batch["input"]), list(batch["relative"])
-        rows: list[dict[str, Any]] = [{"input": path, "outputs": [], "status": "ok", "error": ""} for path in inputs]
-        views: dict[int, tuple[bytes, np.ndarray, tuple[int, int]]] = {}
-        for index, path in enumerate(inputs):
-            try:
-                with self.source_fs.open_input_file(path) as stream:
-                    data = stream.read()
-                rgb, size = route.model_view(data, self.segmenter.input_size, self.max_pixels, name=path)
-                views[index] = (data, rgb, size)
-            except (ImageError, OSError) as error:
-                rows[index].update(status="failed", error=str(error) if isinstance(error, ImageError)
-                                   else f"{path}: cannot read ({error})")
-        order = sorted(views)
-        probabilities = self.segmenter.predict_arrays([views[i][1] for i in order], [views[i][2] for i in order])
-        for index, probability in zip(order, probabilities):
-            try:
-                encoded = route.outputs(views[index][0], probability, self.formats, self.look, self.max_pixels,
-                                        name=inputs[index])
-                relative = PurePosixPath(stems[index])
-                for fmt in self.formats:
-                    name = OUTPUT_NAMES[fmt].format(stem=relative.name)
-                    target = str(PurePosixPath(self.out_root, relative.parent, name))
-                    self._write(target, encoded[fmt])
-                    rows[index]["outputs"].append(target)
-            except (ImageError, OSError) as error:
-                rows[index].update(status="failed", error=str(error))
-        return {key: [row[key] for row in rows] for key in ("input", "outputs", "status", "error")}
-
-    def _write(self, target: str, data: bytes) -> None:
-        """Whole files only: written under a temporary name, then renamed (a move, on object stores)."""
-        parent = str(PurePosixPath(target).parent)
-        self.out_fs.create_dir(parent, recursive=True)
-        temporary = f"{parent}/.{PurePosixPath(target).name}.tmp"
-        with self.out_fs.open_output_stream(temporary) as stream:
-            stream.write(data)
-        self.out_fs.move(temporary, target)
+        store = ArrowPhotos(self.source_fs, inputs, stems, self.out_fs, self.out_root)
+        results = segment_photos(self.segmenter, store, len(inputs), self.formats, self.look, batch_size=len(inputs))
+        return {"input": inputs, "outputs": [result.outputs for result in results],
+                "status": ["failed" if result.error else "ok" for result in results],
+                "error": [result.error or "" for result in results]}
 
 
 def actor_device(device: str, cluster_gpus: float) -> str:
