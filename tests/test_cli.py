@@ -101,3 +101,21 @@ def test_console_script_is_installed():
     assert result.returncode == 0
     for verb in ("train", "evaluate", "check-data"):
         assert verb in result.stdout
+
+
+def test_the_commands_that_draw_outputs_share_one_set_of_look_options():
+    from portraitnet.cli.main import build_parser
+    parser = build_parser()
+    look = ["--background", "white", "--blur-strength", "0.1", "--main-person"]
+    for argv in (["segment", "a.jpg", "-o", "out"], ["segment-dataset", "photos", "-o", "out", "--fit-input"],
+                 ["video", "clip.mp4", "-o", "out.mp4"]):
+        args = parser.parse_args(argv + look)
+        assert (args.background, args.blur_strength, args.main_person) == ("white", 0.1, True), argv[0]
+    assert parser.parse_args(["segment-dataset", "photos", "-o", "out", "--fit-input"]).fit_input
+
+
+def test_a_blur_strength_out_of_range_is_one_line(tmp_path, capsys):
+    from conftest import REPO
+    assert main(["segment", str(REPO / "examples" / "astronaut.jpg"), "-o", str(tmp_path), "-f", "blur",
+                 "--blur-strength", "0"]) == 2
+    assert "--blur-strength must be above 0" in capsys.readouterr().err

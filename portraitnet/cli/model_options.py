@@ -17,6 +17,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto (ONNX Runtime), onnx, openvino (the openvino extra) or torch")
     add_device_argument(parser)
     parser.add_argument("--threads", type=positive_int, help="inference threads")
+    add_fit_input_argument(parser)
+
+
+def add_fit_input_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=False,
                         help="run each photo at its own shape in multiples of 32 (a 16:9 frame as 224 x 128) instead "
                              "of letterboxed into the square: faster for wide or tall photos")

@@ -14,7 +14,8 @@ from pathlib import Path
 from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
 from .checks import positive_int
-from .model_options import add_device_argument
+from .look_options import add_look_arguments, look_from, parse_formats
+from .model_options import add_device_argument, add_fit_input_argument
 
 HELP = "Segment a folder or bucket of photos on a Ray cluster, with a manifest that makes re-runs resume."
 
@@ -25,14 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", help="a folder or URI of photos (searched recursively)")
     parser.add_argument("-o", "--output", required=True, help="the output folder or URI")
     parser.add_argument("-f", "--format", default="mask", help=f"one or more of {','.join(FORMATS)}, comma-separated")
-    parser.add_argument("--background", help="for replace: an image file or a colour")
-    parser.add_argument("--threshold", type=float, help="binarise at this probability (default: soft mask)")
-    parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
+    add_look_arguments(parser)
     parser.add_argument("--weights", type=Path, help="a .onnx model (default: the shipped model)")
     parser.add_argument("--address", help="a Ray cluster to join (default: RAY_ADDRESS, else a local one)")
     parser.add_argument("--actors", type=positive_int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
     parser.add_argument("--threads-per-actor", type=positive_int, default=1, help="CPU threads of each actor's session")
     add_device_argument(parser)
+    add_fit_input_argument(parser)
     parser.add_argument("--gpus-per-actor", type=float, default=0.0,
                         help="a GPU actor's share of a GPU (default with a GPU: 1; 0.5 puts two actors on each)")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="photos per forward pass")
@@ -41,18 +41,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..inference.ray_segment import segment_dataset
-    from ..inference.route import Look
-    from .segment import load_background, parse_formats
 
     formats = parse_formats(args.format)
-    look = Look(args.threshold, background=load_background(args.background, formats, args.max_pixels),
-                main_person=args.main_person)
+    look = look_from(args, formats, args.max_pixels)
     if args.address:
         import ray
         ray.init(address=args.address)
     report = segment_dataset(args.source, args.output, formats, look, str(args.weights) if args.weights else None,
                              args.actors, args.batch_size, args.threads_per_actor, args.gpus_per_actor, args.max_pixels,
-                             device=args.device)
+                             device=args.device, fit_input=args.fit_input)
     print(f"{report.photos} photos: {report.skipped} done before, {report.done} done now, "
           f"{len(report.failures)} failed; manifest: {args.output}/manifest.jsonl")
     for path, error in report.failures:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .checks import positive_int
+from .look_options import add_look_arguments, look_from
 from .model_options import add_model_arguments, open_segmenter
 
 HELP = "Blur or replace the background of a video file or a webcam feed."
@@ -25,14 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--camera", type=int, metavar="N", help="webcam device number instead of a file")
     parser.add_argument("-o", "--output", type=Path, help="output video (.mp4/.avi), or a folder for cutout")
     parser.add_argument("-f", "--format", default="blur", choices=("blur", "replace", "cutout"))
-    parser.add_argument("--background", help="for replace: an image file or a colour (#rrggbb, r,g,b, white...)")
     parser.add_argument("--smoothing", type=float, default=0.5,
                         help="temporal smoothing of the mask, 0 (off) to <1 (steadier, slower to follow); default 0.5")
     parser.add_argument("--smoothing-mode", choices=("ema", "uncertain"), default="ema",
                         help="ema: the same blend everywhere; uncertain: only pixels the model is unsure of lean on "
                              "the previous frame (follows motion faster, flickers more); default ema")
-    parser.add_argument("--blur-strength", type=float, default=0.03)
-    parser.add_argument("--main-person", action="store_true", help="keep only the largest person region")
+    add_look_arguments(parser, threshold=False)
     parser.add_argument("--max-frames", type=positive_int, help="stop after this many frames")
     add_model_arguments(parser)
     parser.add_argument("--no-preview", action="store_true", help="webcam: no window, only record")
@@ -73,7 +72,6 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..inference.video import FrameEffect, process_video
-    from .segment import load_background
 
     if (args.input is None) == (args.camera is None):
         raise ValueError("give a video file or --camera N (one of them)")
@@ -88,10 +86,10 @@ def run(args: argparse.Namespace) -> int:
                          "into a folder)")
     if args.output is not None and args.format != "cutout" and args.output.is_dir():
         raise ValueError(f"{args.output}: is a folder; name the video file to write (.mp4 or .avi)")
-    background = load_background(args.background, [args.format], max_pixels=None)
+    look = look_from(args, [args.format], max_pixels=None)
     segmenter = open_segmenter(args)
-    effect = FrameEffect(segmenter, args.format, background, args.smoothing, args.blur_strength, args.smoothing_mode,
-                         args.main_person)
+    effect = FrameEffect(segmenter, args.format, look.background, args.smoothing, look.blur_strength,
+                         args.smoothing_mode, look.main_person)
 
     on_frame = None
     if args.camera is not None and not args.no_preview:
