@@ -8,7 +8,8 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 
 def _ordinary_file_mode() -> int:
@@ -37,10 +38,20 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         Path(tmp).unlink(missing_ok=True)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    """Path.write_bytes, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+def write_bytes_atomic(path: str | Path, data: bytes, file_system: Any = None) -> None:
+    """Write a whole file or nothing: under a temporary name beside it, then renamed onto it. With a pyarrow file
+    system (s3://, gs://, a local one), through it: its move is a rename on local disks, a copy on object stores,
+    where an object appears whole anyway."""
+    if file_system is None:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        return
+    target = PurePosixPath(str(path))
+    file_system.create_dir(str(target.parent), recursive=True)
+    temporary = f"{target.parent}/.{target.name}.tmp"
+    with file_system.open_output_stream(temporary) as stream:
+        stream.write(data)
+    file_system.move(temporary, str(target))
 
 
 def file_sha256(path: str | Path) -> str:

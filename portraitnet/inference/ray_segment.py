@@ -17,6 +17,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..files import write_bytes_atomic
 from . import route
 from .batch import OUTPUT_NAMES, segment_photos
 from .device import check_device
@@ -82,18 +83,13 @@ def read_manifest(out: str) -> dict[str, dict[str, Any]]:
 
 def write_manifest(out: str, rows: Sequence[dict[str, Any]]) -> None:
     system, root = file_system(out)
-    system.create_dir(root, recursive=True)
     data = "".join(json.dumps(row) + "\n" for row in sorted(rows, key=lambda r: r["input"])).encode()
-    temporary = f"{root}/.{MANIFEST}.tmp"
-    with system.open_output_stream(temporary) as stream:
-        stream.write(data)
-    system.move(temporary, f"{root}/{MANIFEST}")  # a rename on local disks: never half a manifest
+    write_bytes_atomic(f"{root}/{MANIFEST}", data, system)  # never half a manifest
 
 
 @dataclass
 class ArrowPhotos:
-    """A batch's photos on a pyarrow file system, outputs under out_root on another: each written under a
-    temporary name, then moved (a rename on local disks), so that no half-written file is ever seen."""
+    """A batch's photos on a pyarrow file system, outputs under out_root on another, each written whole."""
 
     source_fs: Any
     inputs: Sequence[str]
@@ -113,12 +109,7 @@ class ArrowPhotos:
         return str(PurePosixPath(self.out_root, relative.parent, OUTPUT_NAMES[fmt].format(stem=relative.name)))
 
     def write(self, target: str, data: bytes) -> None:
-        parent = str(PurePosixPath(target).parent)
-        self.out_fs.create_dir(parent, recursive=True)
-        temporary = f"{parent}/.{PurePosixPath(target).name}.tmp"
-        with self.out_fs.open_output_stream(temporary) as stream:
-            stream.write(data)
-        self.out_fs.move(temporary, target)
+        write_bytes_atomic(target, data, self.out_fs)
 
 
 class SegmentWorker:
