@@ -1,9 +1,9 @@
 """The `portraitnet` command end to end, and its answers to user mistakes."""
 
 import json
-import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,9 +95,9 @@ def test_check_data_exits_nonzero_on_errors(synthetic_dataset, capsys):
 
 
 def test_console_script_is_installed():
-    exe = shutil.which("portraitnet")
-    command = [exe] if exe else [sys.executable, "-m", "portraitnet.cli.main"]
-    result = subprocess.run(command + ["--help"], capture_output=True, text=True, timeout=60)
+    script = Path(sys.executable).with_name("portraitnet")  # where pip puts this interpreter's scripts
+    assert script.is_file(), f"{script}: the console script is missing (pip install -e .)"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     for verb in ("train", "evaluate", "check-data"):
         assert verb in result.stdout
