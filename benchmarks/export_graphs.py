@@ -1,5 +1,5 @@
 """What the inference rewrite of the exported graph buys: the model exported as trained (transposed convs, the mask
-head at full resolution, then sigmoid(l1 - l0)) against `portraitnet.training.export.PersonProbability` (sub-pixel convs,
+head at full resolution, then sigmoid(l1 - l0)) against `portraitnet.export.onnx_graph.PersonProbability` (sub-pixel convs,
 the last up-sampling and the head folded to half resolution), each in fp32 and int8, timed on ONNX Runtime in
 interleaved rounds of one run so that they compare as ratios on a noisy machine.
 
@@ -7,7 +7,7 @@ interleaved rounds of one run so that they compare as ratios on a noisy machine.
 
 Also prints the largest probability difference between the two fp32 graphs on the calibration photos (the rewrite
 is exact up to float rounding). With --other-padding, the rewritten graph is also timed with the encoder's stride-2
-convs padded the other way (symmetric vs Keras's bottom-right, see portraitnet/training/model.py), the same weights: what
+convs padded the other way (symmetric vs Keras's bottom-right, see portraitnet/model/network.py), the same weights: what
 the ImageNet encoder's padding costs at inference.
 """
 
@@ -53,9 +53,9 @@ def main() -> None:
     from portraitnet.inference.preprocess import letterbox_image, normalize
     from portraitnet.inference.segmenter import OnnxBackend, shipped_weights
     from portraitnet.training.checkpoint import load_model
-    from portraitnet.training.export import export_module, export_onnx
-    from portraitnet.training.model import PortraitNet
-    from portraitnet.training.quantize import quantize_int8
+    from portraitnet.export.onnx_graph import export_module, export_onnx
+    from portraitnet.model.network import PortraitNet
+    from portraitnet.export.quantize import quantize_int8
 
     model, payload = load_model(args.weights or shipped_weights())
     model = model.float().eval()

@@ -22,7 +22,7 @@ import numpy as np
 def runner(path: Path, threads: int):
     """A function running one normalised (1, 3, 224, 224) batch through the file's runtime."""
     if path.suffix == ".tflite":
-        from portraitnet.training.litert import TfliteModel
+        from portraitnet.export.litert import TfliteModel
         return TfliteModel(path, threads)
     from portraitnet.inference.segmenter import OnnxBackend
     return OnnxBackend(path, threads)

@@ -19,7 +19,7 @@ import torch
 
 from portraitnet.training.config import TrainConfig
 from portraitnet.training.dataset import FramedBatches
-from portraitnet.training.model import PortraitNet
+from portraitnet.model.network import PortraitNet
 from portraitnet.training.train import autocast, build_datasets, compute_loss, resolve_precision, training_batches
 
 TWO_VIEWS = {"consistency_loss": True, "single_view": False}

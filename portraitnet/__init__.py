@@ -13,7 +13,7 @@ __all__ = ["PortraitNet", "Segmenter", "TrainConfig", "load_model"]
 
 def __getattr__(name: str) -> Any:
     if name == "PortraitNet":
-        from .training.model import PortraitNet
+        from .model.network import PortraitNet
         return PortraitNet
     if name == "Segmenter":
         from .inference.segmenter import Segmenter

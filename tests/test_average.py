@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from portraitnet.training.average import average_weights, uniform_average
-from portraitnet.training.model import PortraitNet
+from portraitnet.model.network import PortraitNet
 
 
 def test_average_of_two_models_is_their_midpoint_and_keeps_integer_buffers():

@@ -8,7 +8,7 @@ import torch
 from portraitnet.evaluation.evaluate import evaluate
 from portraitnet.training.checkpoint import load_checkpoint, model_payload, save_atomic
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.model import PortraitNet
+from portraitnet.model.network import PortraitNet
 
 from conftest import load_tool, write_synthetic_dataset
 

@@ -22,7 +22,7 @@ from portraitnet.inference.imageio import load_rgb  # noqa: E402
 from portraitnet.inference.preprocess import resize_image  # noqa: E402
 from portraitnet.inference.segmenter import Segmenter  # noqa: E402
 from portraitnet.serving.server import create_app  # noqa: E402
-from portraitnet.serving.site import web_runtime_installed, write_site  # noqa: E402
+from portraitnet.export.web import web_runtime_installed, write_site  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 

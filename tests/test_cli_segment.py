@@ -159,7 +159,7 @@ def test_int8_export_stays_close_to_fp32(tmp_path, capsys):
 @pytest.mark.slow
 def test_int8_export_leaves_the_first_layers_in_float(tmp_path):
     import onnx
-    from portraitnet.training.quantize import FLOAT_NODE_PREFIXES, quantize_int8
+    from portraitnet.export.quantize import FLOAT_NODE_PREFIXES, quantize_int8
     assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 0
     quantize_int8(tmp_path / "m.onnx", tmp_path / "m.int8.onnx", [SAMPLE], 224)
     graph = onnx.load(str(tmp_path / "m.int8.onnx")).graph

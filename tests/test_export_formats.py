@@ -66,7 +66,7 @@ def test_ort_format_matches_the_onnx_graph_in_fp32_and_int8(tmp_path, calibratio
 
 def test_tflite_format_matches_the_onnx_graph(tmp_path, calibration):
     pytest.importorskip("litert_torch", reason="LiteRT not installed (pip install 'portraitnet[tflite]')")
-    from portraitnet.training.litert import TfliteModel
+    from portraitnet.export.litert import TfliteModel
     assert main(["export", "--format", "tflite", "-o", str(tmp_path / "m.tflite"), "--int8",
                  "--calibration", str(calibration)]) == 0
     photos = sample_photos()
@@ -82,7 +82,7 @@ def test_tflite_format_matches_the_onnx_graph(tmp_path, calibration):
 
 
 def test_web_format_writes_a_page_that_runs_the_model(tmp_path, monkeypatch, capsys):
-    from portraitnet.serving import site
+    from portraitnet.export import web as site
     monkeypatch.setattr(site, "web_runtime_installed", lambda: False)
     assert main(["export", "--format", "web", "-o", str(tmp_path / "none")]) == 2
     assert "ONNX Runtime Web is not installed beside the page" in capsys.readouterr().err

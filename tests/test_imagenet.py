@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from portraitnet.inference.preprocess import MEAN, STD
 from portraitnet.training import imagenet
 from portraitnet.training.checkpoint import load_model
-from portraitnet.training.model import MOBILENET_V2_STAGES, STEM_CHANNELS, BottomRightPaddedConv2d, PortraitNet
+from portraitnet.model.network import MOBILENET_V2_STAGES, STEM_CHANNELS, BottomRightPaddedConv2d, PortraitNet
 
 h5py = pytest.importorskip("h5py", reason="h5py reads Keras files (pip install '.[test]')")
 
@@ -143,7 +143,7 @@ def test_the_real_keras_file_converts_within_tolerance():
 
 def test_keras_padded_model_exports_to_onnx_with_the_same_output(tmp_path):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
-    from portraitnet.training.export import export_onnx
+    from portraitnet.export.onnx_graph import export_onnx
     torch.manual_seed(0)
     model = PortraitNet(encoder_padding="keras").eval()
     path = export_onnx(model, tmp_path / "keras.onnx", input_size=96)

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from portraitnet.training.model import ENCODER_TAPS, PortraitNet, bilinear_upsampling_kernel, count_parameters
+from portraitnet.model.network import ENCODER_TAPS, PortraitNet, bilinear_upsampling_kernel, count_parameters
 
 
 def test_parameter_count_matches_the_paper():

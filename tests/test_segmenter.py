@@ -12,7 +12,7 @@ from portraitnet.inference.imageio import ImageError, load_rgb
 from portraitnet.inference.segmenter import Segmenter, shipped_weights
 from portraitnet.training.checkpoint import load_checkpoint
 from portraitnet.training.data import read_split_list
-from portraitnet.training.export import EXPORT_VERSION
+from portraitnet.export.onnx_graph import EXPORT_VERSION
 
 from conftest import EG1800, REPO
 
@@ -171,8 +171,8 @@ def test_person_probability_is_the_softmax_person_channel():
     included, for any weights."""
     import torch
 
-    from portraitnet.training.inference_graph import PersonProbability
-    from portraitnet.training.model import PortraitNet
+    from portraitnet.model.inference_graph import PersonProbability
+    from portraitnet.model.network import PortraitNet
     torch.manual_seed(0)
     model = PortraitNet()
     with torch.no_grad():  # trained-looking weights: no longer the bilinear start, BN statistics not the identity

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from portraitnet.training.checkpoint import model_payload, save_atomic
-from portraitnet.training.model import PortraitNet
+from portraitnet.model.network import PortraitNet
 
 from conftest import load_tool
 

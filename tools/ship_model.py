@@ -26,7 +26,7 @@ from portraitnet.inference.route import encode
 from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.checkpoint import load_checkpoint, load_model, model_payload, save_atomic
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.export import export_onnx
+from portraitnet.export.onnx_graph import export_onnx
 from portraitnet.training.train import read_log, training_split
 
 REPO = Path(__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ def calibration(args: argparse.Namespace) -> list[Path]:
     if not args.int8:
         return []
     from ..inference.imageio import PHOTO_SUFFIXES
-    from ..training.quantize import calibration_photos
+    from ..export.quantize import calibration_photos
     if args.calibration_count < 1:
         raise ValueError(f"--calibration-count must be at least 1, got {args.calibration_count}")
     if args.calibration is None:
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return export_web(args)
     from ..inference.segmenter import shipped_weights
     from ..training.checkpoint import load_model
-    from ..training.export import export_onnx, onnx_to_ort
+    from ..export.onnx_graph import export_onnx, onnx_to_ort
     weights = args.weights or shipped_weights()
     if weights.suffix.lower() in (".onnx", ".ort"):
         raise ValueError(f"{weights}: export starts from a .pt checkpoint or model file")
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         export_onnx(model, onnx_file, size, args.opset)
         written = [args.output if args.format == "onnx" else onnx_to_ort(onnx_file, args.output)]
         if args.int8:
-            from ..training.quantize import quantize_int8
+            from ..export.quantize import quantize_int8
             int8_onnx = int8_path(onnx_file)
             quantize_int8(onnx_file, int8_onnx, photos, size)
             written.append(int8_onnx if args.format == "onnx" else onnx_to_ort(int8_onnx, int8_path(args.output)))
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def export_tflite(args: argparse.Namespace, model, size: int, photos: list[Path]) -> int:
-    from ..training.litert import export_tflite as convert
+    from ..export.litert import export_tflite as convert
     height, width = args.input_shape or (size, size)
     if height % 32 or width % 32:
         raise ValueError(f"--input-shape must be multiples of 32, got {height} {width}")
@@ -106,7 +106,7 @@ def int8_note(path: Path, photos: list[Path]) -> str:
 
 def export_web(args: argparse.Namespace) -> int:
     from ..inference.segmenter import Segmenter
-    from ..serving.site import write_site
+    from ..export.web import write_site
     segmenter = Segmenter(args.weights)  # a .pt goes through the cached ONNX export
     if segmenter.onnx_path is None:
         raise ValueError(f"{args.weights}: the web page needs an ONNX graph (pip install 'portraitnet[train]' to "

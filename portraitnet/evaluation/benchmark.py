@@ -18,7 +18,7 @@ import numpy as np
 
 from ..inference.segmenter import Segmenter, module_available
 from ..inference.video import FrameEffect, flicker, process_video
-from ..training.quantize import calibration_photos, quantize_int8
+from ..export.quantize import calibration_photos, quantize_int8
 
 
 def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[str, float]:

@@ -25,7 +25,7 @@ from ..inference.preprocess import letterbox_image, letterbox_mask
 from ..training.checkpoint import load_model
 from ..training.data import DataError, Sample, list_samples, load_pair
 from ..training.losses import edge_from_mask
-from ..training.model import PortraitNet
+from ..model.network import PortraitNet
 from .metrics import DatasetIoU, boundary_f_score, foreground_iou
 from .robustness import VARIANTS, variant_pairs
 

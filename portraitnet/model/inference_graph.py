@@ -1,6 +1,6 @@
 """The model rewritten for inference: the same numbers as softmax(model(x))[:, 1], in the ops runtimes run fastest.
 
-The ONNX export (export.py) and the torch backend of the Segmenter run this graph.
+The ONNX export (portraitnet/export/onnx_graph.py) and the torch backend of the Segmenter run this graph.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import LearnedUpsample, PortraitNet, check_input_size
+from .network import LearnedUpsample, PortraitNet, check_input_size
 
 
 def subpixel_weight(weight: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ENCODER_PADDINGS
+from ..training.config import ENCODER_PADDINGS
 
 # MobileNetV2 (expansion t, out channels c, repeats n, first stride s), width 1.0, no final 1280 conv.
 MOBILENET_V2_STAGES: list[tuple[int, int, int, int]] = [

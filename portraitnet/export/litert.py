@@ -17,8 +17,8 @@ import torch
 from ..files import atomic_path
 from ..inference import route
 from ..inference.imageio import ImageInput, load_rgb
-from .inference_graph import PersonProbability
-from .model import PortraitNet
+from ..model.inference_graph import PersonProbability
+from ..model.network import PortraitNet
 
 
 def calibration_batches(photos: Sequence[Path], shape: tuple[int, int]) -> list[torch.Tensor]:

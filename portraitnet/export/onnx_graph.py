@@ -3,15 +3,21 @@ and width are free (any multiple of 32), the square of `input_size` is the defau
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..files import atomic_path
-from .inference_graph import PersonProbability
-from .model import PortraitNet
+from ..files import atomic_path, cache_dir
+from ..model.inference_graph import PersonProbability
+from ..model.network import PortraitNet
+
+log = logging.getLogger(__name__)
 
 ONNX_OPSET = 17
 EXPORT_VERSION = 7  # bump when the exported graph changes, so cached exports are redone
@@ -118,4 +124,25 @@ def export_module(module: nn.Module, path: str | Path, input_size: int = 224, op
                           output_names=["person"], dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                                                           "person": {0: "batch", 1: "height", 2: "width"}},
                           dynamo=False, do_constant_folding=fold_constants)
+    return path
+
+
+def exported_onnx(model: Any, weights: Path, input_size: int) -> Path:
+    """A .pt model's ONNX graph, exported once per weights file and input size into the user's cache; where the
+    cache cannot be written, into a temporary folder (and the log says so)."""
+    digest = hashlib.sha1(weights.read_bytes()).hexdigest()[:16]
+    name = f"{digest}-{input_size}-v{EXPORT_VERSION}.onnx"
+    path = cache_dir() / name
+    if path.is_file():
+        return path
+    try:
+        export_onnx(model, path, input_size)
+    except OSError as error:
+        fallback = Path(tempfile.mkdtemp(prefix="portraitnet-")) / name
+        log.warning("cache %s is not writable (%s); exporting %s to %s for this run only",
+                    path.parent, error.strerror or error, weights, fallback)
+        return export_onnx(model, fallback, input_size)
+    for stale in path.parent.glob("*.onnx"):  # exports of an older graph are never read again
+        if not stale.name.endswith(f"-v{EXPORT_VERSION}.onnx"):
+            stale.unlink(missing_ok=True)
     return path
