@@ -1,6 +1,6 @@
-"""Ablations at an equal budget: every row trains the same epochs from the base recipe's start (from scratch with
-configs/cpu.toml, from the ImageNet encoder with configs/imagenet.toml), then is scored on the test split and on
-every variant of the robustness benchmark.
+"""Ablations at an equal budget: every row trains the same epochs from the base recipe's start (from the ImageNet
+encoder with configs/imagenet.toml, the default; from scratch with docs/runs/cpu/config.toml, our earlier recipe),
+then is scored on the test split and on every variant of the robustness benchmark.
 
     python tools/ablation.py losses [--epochs 30]          # the paper's table: none, +boundary, +consistency, both
     python tools/ablation.py augmentation [--epochs 30]    # paper's augmentation, + each addition, + all
@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", choices=sorted(STUDIES))
     parser.add_argument("--epochs", type=int, default=30, help="the budget of every row")
-    parser.add_argument("--config", type=Path, default=Path("configs/cpu.toml"),
+    parser.add_argument("--config", type=Path, default=Path("configs/imagenet.toml"),
                         help="the base recipe; each row changes only its own knobs")
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
     parser.add_argument("--rows", nargs="+", metavar="ROW",

@@ -2,8 +2,8 @@
 longer side is at most --max-side, and the split fixed in two lists, so that a run there trains and validates
 on exactly the samples a run here would.
 
-    python tools/portable_dataset.py --config configs/cpu_restart.toml --out data_portable
-    portraitnet train --config configs/cpu_restart.toml --data-root data_portable --train-list train.txt \\
+    python tools/portable_dataset.py --config docs/runs/cpu_restart/config.toml --out data_portable
+    portraitnet train --config docs/runs/cpu_restart/config.toml --data-root data_portable --train-list train.txt \\
         --val-list val.txt --test-list ""
 
 Training fits every image to the input size before augmenting, so a copy at 336 px loses nothing at 224
