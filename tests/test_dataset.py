@@ -18,7 +18,7 @@ def test_evaluation_items_are_letterboxed_and_unchanged(synthetic_dataset):
 
 @pytest.mark.parametrize("augmentation", [
     Augmentation(),
-    Augmentation(composite_probability=1.0, landscape_probability=1.0, photometric_probability=1.0),
+    Augmentation(composite_probability=1.0, landscape_probability=1.0),
 ])
 def test_training_items_are_reproducible_per_epoch_and_vary_across_epochs(synthetic_dataset, augmentation):
     dataset = PortraitDataset(list_samples(synthetic_dataset, "train"), 64, augment=True, seed=3,

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from portraitnet.training.losses import consistency_loss, focal_loss, soft_iou_loss
+from portraitnet.training.losses import consistency_loss, focal_loss
 
 
 def test_focal_with_gamma_zero_is_cross_entropy():
@@ -51,39 +51,3 @@ def test_consistency_sends_no_gradient_to_the_teacher():
     student = torch.randn(1, 2, 3, 3, requires_grad=True)
     consistency_loss(teacher, student).backward()
     assert teacher.grad is None and student.grad is not None
-
-
-def test_soft_iou_matches_a_hand_computed_value():
-    # two pixels, p(person) = 0.75 on both, target (1, 0): I = 0.75, U = 1 + 0.75; plus one pixel's worth on each
-    logits = torch.tensor([0.0, math.log(3.0)]).view(1, 2, 1, 1).repeat(1, 1, 1, 2)
-    target = torch.tensor([[[1.0, 0.0]]])
-    assert soft_iou_loss(logits, target).item() == pytest.approx(1 - 1.75 / 2.75, rel=1e-6)
-
-
-def test_soft_iou_weighs_each_image_once_whatever_the_size_of_its_person():
-    """A small person missed costs as much as a large one, where cross-entropy would barely notice it."""
-    confident = 8.0
-    large, small = torch.zeros(1, 16, 16), torch.zeros(1, 16, 16)
-    large[..., 2:14, 2:14], small[..., 7:9, 7:9] = 1, 1
-    missed = torch.stack([torch.full((16, 16), confident), torch.zeros(16, 16)])[None]  # background everywhere
-    assert soft_iou_loss(missed, small).item() == pytest.approx(soft_iou_loss(missed, large).item(), abs=0.25)
-    assert soft_iou_loss(missed, small).item() > 0.75
-    assert F.cross_entropy(missed, small.long()).item() < 0.05 * F.cross_entropy(missed, large.long()).item()
-    # a batch is the mean of its images, not the pooled pixels
-    both = soft_iou_loss(torch.cat([missed, missed]), torch.cat([large, small]))
-    assert both.item() == pytest.approx((soft_iou_loss(missed, large) + soft_iou_loss(missed, small)).item() / 2)
-
-
-def test_soft_iou_ignores_pixels_the_weight_leaves_out_and_is_near_zero_when_right():
-    torch.manual_seed(0)
-    target = (torch.rand(2, 8, 8) > 0.5).float()
-    right = torch.stack([1 - target, target], dim=1) * 20 - 10
-    assert soft_iou_loss(right, target).item() < 1e-3
-    weight = torch.ones(2, 8, 8)
-    weight[..., :4] = 0
-    noisy = right.clone()
-    noisy[..., :4] = torch.randn(2, 2, 8, 4) * 5
-    assert soft_iou_loss(noisy, target, weight).item() == pytest.approx(soft_iou_loss(right, target, weight).item())
-    assert soft_iou_loss(noisy, target).item() > 0.1
-    empty = torch.zeros(1, 8, 8)  # no person, none predicted: nothing to lose
-    assert soft_iou_loss(torch.stack([torch.full((8, 8), 20.0), torch.zeros(8, 8)])[None], empty).item() < 1e-3

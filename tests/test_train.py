@@ -15,7 +15,6 @@ import torch
 
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.losses import soft_iou_loss
 from portraitnet.training.train import WeightEMA, build_datasets, compute_loss, read_log, train, training_split
 
 pytestmark = pytest.mark.slow
@@ -234,22 +233,13 @@ def test_pixels_the_weight_leaves_out_do_not_move_the_loss():
     assert loss_with(0.0, weight) == pytest.approx(expected, rel=1e-5)
 
 
-def test_iou_weight_adds_the_soft_iou_of_both_branches():
-    config = TrainConfig(edge_loss=False, consistency_loss=False)
-    logits = torch.randn(2, 2, 4, 4, generator=torch.Generator().manual_seed(0))
-    model = lambda images: logits
-    batch = {"image": torch.zeros(1, 3, 4, 4), "textured": torch.zeros(1, 3, 4, 4),
-             "target": (torch.arange(16).view(1, 4, 4) % 3 == 0).float(),
-             "edge": torch.zeros(1, 4, 4, dtype=torch.long), "weight": torch.ones(1, 4, 4)}
-    plain, terms = compute_loss(model, batch, config)
-    assert "iou" not in terms
-    with_iou, terms = compute_loss(model, batch, replace(config, iou_weight=0.5))
-    expected = sum(soft_iou_loss(branch, batch["target"]) for branch in logits.chunk(2))
-    assert terms["iou"] == pytest.approx(expected.item(), rel=1e-6)
-    assert with_iou.item() == pytest.approx(plain.item() + 0.5 * expected.item(), rel=1e-6)
-    with pytest.raises(ValueError, match="iou_weight"):
-        TrainConfig.from_dict({"iou_weight": -1})
-
+def test_retired_knobs_load_when_off_and_are_refused_when_on():
+    """Configs and checkpoints written before 2026-12-03 hold the retired knobs; off, they load as ever."""
+    old = {**TrainConfig().to_dict(), "iou_weight": 0.0, "photometric_probability": 0.0,
+           "edge_loss_on_original": False, "consistency_both_ways": False}
+    assert TrainConfig.from_dict(old) == TrainConfig()
+    with pytest.raises(ValueError, match="iou_weight = 0.5: this knob was removed"):
+        TrainConfig.from_dict({**old, "iou_weight": 0.5})
 
 def test_the_weight_average_without_its_ramp_keeps_the_weights_it_started_from():
     start, moved = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)

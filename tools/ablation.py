@@ -41,8 +41,7 @@ STUDIES: dict[str, dict[str, dict]] = {
         "paper": {},
         "+ composite": {"composite_probability": 0.3},
         "+ framing": {"landscape_probability": 0.2},
-        "+ photometric": {"photometric_probability": 0.3},
-        "all": {"composite_probability": 0.3, "landscape_probability": 0.2, "photometric_probability": 0.3},
+        "all": {"composite_probability": 0.3, "landscape_probability": 0.2},
     },
 }
 
@@ -94,7 +93,7 @@ def main() -> None:
     # A short budget cannot afford the full recipe's warm-up: keep it to a tenth of the epochs, the same for every row.
     base["warmup_epochs"] = min(base.get("warmup_epochs", 0), args.epochs // 10)
     if args.study == "augmentation":  # start from the paper's augmentation; each row adds its own
-        base.update(composite_probability=0.0, landscape_probability=0.0, photometric_probability=0.0)
+        base.update(composite_probability=0.0, landscape_probability=0.0)
     rows = STUDIES[args.study]
     unknown = set(args.rows or []) - set(rows)
     if unknown:

@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from ..training.augment import enhance_brightness, enhance_contrast
-from ..training.photometric import colour_temperature, gamma_curve, jpeg_artefacts
+from .photometric import colour_temperature, gamma_curve, jpeg_artefacts
 from ..training.scenes import Placement, compose, pick_scene, reframe
 
 VARIANTS = ("composite", "zoomed_out", "lighting", "landscape", "zoomed_in")

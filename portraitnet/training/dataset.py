@@ -19,7 +19,6 @@ from ..inference.preprocess import PAD_VALUE, Letterbox, normalize, pad_to_input
 from .augment import DeformationRanges, random_deformation, random_texture
 from .data import Sample, load_target
 from .losses import edge_from_mask
-from .photometric import random_photometric
 from .scenes import ASPECT_RATIOS, FramingRanges, canvas_size, random_placement, random_scene, reframe
 
 
@@ -31,7 +30,6 @@ class Augmentation:
     texture: bool = True
     composite_probability: float = 0.0  # paste the person onto another training image's scene
     landscape_probability: float = 0.0  # a frame of another aspect ratio (16:9 ... 9:16) instead of the photo's
-    photometric_probability: float = 0.0  # colour temperature, gamma, motion blur, JPEG on A'
     framed_scene_probability: float = 0.0  # in a framed batch, a composite even where composite_probability said no
     framing: FramingRanges = field(default_factory=FramingRanges)
 
@@ -86,8 +84,6 @@ class PortraitDataset(Dataset):
             rng = np.random.default_rng([self.seed, self.epoch, index])
             image, target = self._deform(index, rng, aspect)
             textured = random_texture(image, rng) if self.augmentation.texture else image
-            if _chance(rng, self.augmentation.photometric_probability):
-                textured = random_photometric(textured, rng)
         else:
             box = Letterbox.fit(image.shape[0], image.shape[1], self.size)
             image, target = pad_to_input(image, box, PAD_VALUE), pad_to_input(target, box, 0)

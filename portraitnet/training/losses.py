@@ -38,23 +38,6 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, gamma: float = 2.0,
     return weighted_mean(-focus * log_pt, weight)
 
 
-def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean over images of 1 - soft IoU of the person class: sum(p t) / sum(p + t - p t) over the pixels `weight`
-    counts, with p the predicted probability of person and t the target's.
-
-    Cross-entropy weighs pixels, so a photo where the person fills the frame counts for more than one of a small
-    person far away; the metric (per-image foreground IoU) weighs each photo once, and this term does too.
-    logits (B, 2, H, W); target (B, H, W), probabilities of person in [0, 1]; weight (B, H, W) or None.
-    """
-    person = F.softmax(logits.float(), dim=1)[:, 1]
-    if weight is None:
-        weight = torch.ones_like(person)
-    intersection = (weight * person * target).sum(dim=(1, 2))
-    union = (weight * (person + target - person * target)).sum(dim=(1, 2))
-    eps = 1.0  # one pixel's worth: an image with no person, predicted empty, scores 1 rather than 0 / 0
-    return (1 - (intersection + eps) / (union + eps)).mean()
-
-
 def consistency_loss(teacher_logits: torch.Tensor, student_logits: torch.Tensor,
                      temperature: float = 1.0) -> torch.Tensor:
     """KL(q_teacher || q_student) * T^2 with q = softmax(logits / T), summed over classes, averaged over pixels.

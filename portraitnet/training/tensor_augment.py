@@ -7,7 +7,7 @@ per-sample NumPy/OpenCV augmentation (augment.py, dataset.py) draws. Device-agno
 What differs from the NumPy path, by design: one bilinear warp for the soft target (a hard mask is thresholded
 after it, where OpenCV warps masks nearest-neighbour); the composite pastes a sample onto another sample of the
 same batch as deformed (the label is the union, as in scenes.py), without the scene search and the pasted edge's
-blur; landscape frames, framed batches and photometric changes stay on the NumPy path (the config says so).
+blur; landscape frames and framed batches stay on the NumPy path (the config says so).
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from .checkpoint import TRAINING_FORMAT, load_checkpoint, model_payload, model_w
 from .config import TrainConfig
 from .data import Sample, image_hashes, list_samples, remove_duplicates, split_validation, with_teacher
 from .dataset import Augmentation, FramedBatches, PortraitDataset
-from .losses import consistency_loss, focal_loss, soft_iou_loss, weighted_mean
+from .losses import consistency_loss, focal_loss, weighted_mean
 from ..model.network import PortraitNet
 from .selection import selection_score
 from .tensor_augment import TensorBatches
@@ -171,7 +171,6 @@ def build_datasets(config: TrainConfig, threads: int = 2,
         deformation=DeformationRanges(config.rotation_degrees, config.scale_min, config.scale_max, config.shift,
                                       config.flip_probability),
         composite_probability=config.composite_probability, landscape_probability=config.landscape_probability,
-        photometric_probability=config.photometric_probability,
         framed_scene_probability=config.framed_scene_probability)
     val_sets = {"main": PortraitDataset(val_samples, config.input_size, augment=False, threads=threads)}
     info: dict[str, Any] = {"train": len(train_samples), "val": len(val_samples), "dropped_test_duplicates": dropped,
@@ -198,8 +197,7 @@ def build_datasets(config: TrainConfig, threads: int = 2,
 
 def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
                  config: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
-    """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2,
-    plus iou_weight * (softIoU(A) + softIoU(A')) when iou_weight > 0.
+    """L = CE(mask(A), m) + CE(mask(A'), m) + lambda * Focal(edge(A'), e) + alpha * KL(q(A) || q(A')) * T^2.
 
     A and its texture-changed copy A' go through the network as one batch. m is the target probability of person:
     0 or 1 from a true mask (plain cross-entropy), in between where the teachers' soft masks are blended in. The
@@ -213,26 +211,18 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
     outputs = model(images, with_edge=True) if config.edge_loss else (model(images),)  # (2B or B, 2, S, S) each
     mask_views, *edge_views = [output.float().chunk(len(views)) for output in outputs]  # (A, A') or (A',)
     mask_a, mask_t = (None, *mask_views) if config.single_view else mask_views
-    if config.edge_loss:
-        edge_a, edge_t = (None, *edge_views[0]) if config.single_view else edge_views[0]
+    edge_t = edge_views[0][-1] if config.edge_loss else None
 
     terms: dict[str, torch.Tensor] = {}
     if mask_a is not None:
         terms["ce"] = weighted_mean(F.cross_entropy(mask_a, target, reduction="none"), weight)
     terms["ce_textured"] = weighted_mean(F.cross_entropy(mask_t, target, reduction="none"), weight)
     loss = sum(terms.values())
-    if config.iou_weight:
-        terms["iou"] = sum(soft_iou_loss(mask, person, weight) for mask in (mask_a, mask_t) if mask is not None)
-        loss = loss + config.iou_weight * terms["iou"]
     if config.edge_loss:
         terms["edge"] = focal_loss(edge_t, edge, config.focal_gamma, weight)
-        if config.edge_loss_on_original:
-            terms["edge"] = terms["edge"] + focal_loss(edge_a, edge, config.focal_gamma, weight)
         loss = loss + config.edge_weight * terms["edge"]
     if config.consistency_loss:
         terms["consistency"] = consistency_loss(mask_a, mask_t, config.temperature)
-        if config.consistency_both_ways:
-            terms["consistency"] = terms["consistency"] + consistency_loss(mask_t, mask_a, config.temperature)
         loss = loss + config.consistency_weight * terms["consistency"]
     return loss, {name: float(value.detach()) for name, value in terms.items()}
 
