@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# One training cycle inside a fixed wall-clock budget, for a lent GPU machine that the portable dataset copy
+# One training cycle inside a fixed wall-clock budget, for a borrowed GPU machine that the portable dataset copy
 # (tools/portable_dataset.py; DATA names its folder, default data_portable/) travels to. The device counts a folder
 # by its disk blocks, which many small files inflate: carry it as one .tgz and unpack it there first. The warm-up
 # epochs' learning rate does not depend on the total, so 2 epochs are run and timed first; the run then resumes with
 # as many cosine epochs as the measured epoch time allows, so the schedule anneals before the budget ends. Results
 # land in OUT (last.pt split into 15 MB parts so that it can come back).
-# Each process's first epoch on a GPU is slow (session 12, H200, 6,900 images an epoch, 14 workers: 88-111 s against
-# 19-25 s for the others), so the timing run and the resume pay it twice. Where an earlier session measured the
+# Each process's first epoch on a GPU is slow (an H200, 6,900 images an epoch, 14 workers: 88-111 s against
+# 19-25 s for the others), so the timing run and the resume pay it twice. Where an earlier run measured the
 # epoch time, EPOCHS=N skips the timing run: one process, N epochs.
 # usage: [DATA=data_portable] [EPOCHS=N] tools/gpu_cycle.sh CONFIG BUDGET_SECONDS WORKERS OUT [extra train flags...]
 set -u
