@@ -14,6 +14,7 @@ Safety: loopback by default; bodies over `max_body_bytes` get 413; images over t
 
 import asyncio
 import ctypes
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -79,20 +80,20 @@ def _segment_bytes(segmenter: Segmenter, data: bytes, fmt: str, output: str, loo
 
 def release_freed_memory() -> None:
     """Hand freed memory back to the system. glibc keeps the freed buffers of a large image (hundreds of MB for a
-    50 MP photo) in its heap for reuse, so a server that served one large image would hold them for good;
-    malloc_trim returns them. Elsewhere than glibc, nothing to do."""
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL("libc.so.6")
-            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _libc = False
-    if _libc:
-        _libc.malloc_trim(0)
+    50 MP photo) in the heaps of the threads that served it, so a server that served one large image would hold
+    them for good; malloc_trim returns them. Elsewhere than glibc, nothing to do."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
-_libc: Any = None
+@functools.lru_cache(maxsize=1)
+def _glibc() -> Any:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 SEGMENT_OPENAPI = {
