@@ -68,10 +68,10 @@ def collect_inputs(inputs: Sequence[str | Path], recursive: bool,
         for file, relative in found:
             for fmt in OUTPUT_NAMES:
                 written_for.setdefault(output_path(out_dir, relative, fmt).resolve(), set()).add(file.resolve())
-        outputs = [file for file, _ in found if written_for.get(file.resolve(), set()) - {file.resolve()}]
+        outputs = {file for file, _ in found if written_for.get(file.resolve(), set()) - {file.resolve()}}
         if outputs:
             log.info("left out %d files that are outputs of other inputs (written by an earlier run), such as %s",
-                     len(outputs), outputs[0])
+                     len(outputs), min(outputs))
         found = [(file, relative) for file, relative in found if file not in outputs]
     files: list[tuple[Path, Path]] = []
     seen: dict[Path, Path] = {}
