@@ -142,8 +142,13 @@ def test_warm_start_takes_the_weights_of_another_model(synthetic_dataset, tmp_pa
     assert load_checkpoint(tmp_path / "warm" / "best.pt")["data"]["warm_start"] == started
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "configs").glob("*.toml")), ids=lambda p: p.name)
+REPO_ROOT = Path(__file__).parents[1]
+CONFIGS = sorted((REPO_ROOT / "configs").glob("*.toml")) + sorted((REPO_ROOT / "docs" / "runs").glob("*/config.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_shipped_configs_are_valid(path):
+    """The recipes in configs/, and the experiments' configs beside their records, still load and run."""
     config = TrainConfig.from_dict(TrainConfig.read_file(path))
     config.validate()
     if config.init_from:  # a warm start names a file that exists in a clone, not a run output of this machine
