@@ -17,7 +17,7 @@ def positive_int(text: str) -> int:
 
 
 def positive_float(text: str) -> float:
-    """A number above 0 (sizes in MB, shares of a GPU)."""
+    """A number above 0 (a size in MB)."""
     try:
         value = float(text)
     except ValueError:
