@@ -29,7 +29,7 @@ from portraitnet.training.config import TrainConfig  # noqa: E402
 
 PART_BYTES = 15 * 2 ** 20  # what comes back from a window: files of at most 16 MiB
 PACK_LIMIT = 64 * 2 ** 20  # what travels to it
-RESERVE_SECONDS = 20  # kept at the end of a window for writing the results
+RESERVE_SECONDS = 20  # kept at the end of a window for writing the results (--reserve)
 
 
 def pack(config: Path, out: Path, max_side: int, pools: list[Path]) -> None:
@@ -62,7 +62,7 @@ def window_config(config: Path, data: Path, run_dir: Path, overrides: list[str])
 
 
 def run(config: Path, data: Path, seconds: float, out: Path, state: Path | None, work: Path,
-        overrides: list[str]) -> None:
+        overrides: list[str], reserve: float = RESERVE_SECONDS) -> None:
     import torch
 
     from portraitnet.training.checkpoint import load_checkpoint, model_payload, save_atomic
@@ -84,7 +84,7 @@ def run(config: Path, data: Path, seconds: float, out: Path, state: Path | None,
     train_config = window_config(config, work / "data", run_dir, overrides)
     print(f"torch {torch.__version__}, {train_config.device}, "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU'}", flush=True)
-    left = seconds - (time.monotonic() - started) - RESERVE_SECONDS
+    left = seconds - (time.monotonic() - started) - reserve
     summary = train(train_config, resume=(run_dir / "last.pt").is_file(), show_progress=False, time_limit=left)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -121,12 +121,14 @@ def main() -> None:
     running.add_argument("--state", type=Path, help="the folder a previous window's --out came back to")
     running.add_argument("--work", type=Path, default=Path("runs/window"), help="scratch: unpacked data, the run")
     running.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config values (device=cuda ...)")
+    running.add_argument("--reserve", type=float, default=RESERVE_SECONDS,
+                         help="seconds kept at the end for writing the results")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.verb == "pack":
         pack(args.config, args.out, args.max_side, args.pools)
     else:
-        run(args.config, args.data, args.seconds, args.out, args.state, args.work, args.set)
+        run(args.config, args.data, args.seconds, args.out, args.state, args.work, args.set, args.reserve)
 
 
 if __name__ == "__main__":
