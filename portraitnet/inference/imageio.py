@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 DEFAULT_MAX_PIXELS = 50_000_000  # about 8660 x 5770; raise it for huge scans
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what a folder run picks up
+# What a folder run, a dataset and a pool pick up, in the order a stem's file is looked for.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
 ImageInput = Union[str, Path, bytes, Image.Image, np.ndarray]
 

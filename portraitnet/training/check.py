@@ -10,7 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .data import IMAGE_SUFFIXES, DataError, pixel_hash, read_image, read_split_list, resolve_split
+from ..inference.imageio import PHOTO_SUFFIXES
+from .data import DataError, pixel_hash, read_image, read_split_list, resolve_split
 
 
 @dataclass
@@ -67,9 +68,9 @@ def check_dataset(root: str | Path, splits: list[str], threads: int = 2) -> Data
     if not images_dir.is_dir():
         report.errors.append(f"{images_dir}: no images folder (expected images/<stem>.jpg and masks/<stem>.png)")
         return report
-    images = {p.stem: p for p in sorted(images_dir.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES}
+    images = {p.stem: p for p in sorted(images_dir.iterdir()) if p.suffix.lower() in PHOTO_SUFFIXES}
     masks = {p.stem: p for p in sorted(masks_dir.glob("*.png"))} if masks_dir.is_dir() else {}
-    others = sorted(p.name for p in images_dir.iterdir() if p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES)
+    others = sorted(p.name for p in images_dir.iterdir() if p.is_file() and p.suffix.lower() not in PHOTO_SUFFIXES)
     if others:
         report.warnings.append(f"{images_dir}: files that are not .jpg/.jpeg/.png are ignored: {', '.join(others[:10])}")
     for stem in sorted(set(images) - set(masks)):

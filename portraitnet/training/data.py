@@ -16,7 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+from ..inference.imageio import PHOTO_SUFFIXES
+
 
 
 class DataError(ValueError):
@@ -108,7 +109,7 @@ def with_teacher(samples: list[Sample], folder: Path, weight: float) -> list[Sam
 
 
 def find_image(images_dir: Path, stem: str) -> Path | None:
-    for suffix in IMAGE_SUFFIXES:
+    for suffix in PHOTO_SUFFIXES:
         for candidate in (images_dir / f"{stem}{suffix}", images_dir / f"{stem}{suffix.upper()}"):
             if candidate.is_file():
                 return candidate
@@ -143,7 +144,7 @@ def list_samples(root: Path, split: str | Path | None = None) -> list[Sample]:
     if not images_dir.is_dir():
         raise DataError(f"{images_dir}: no images folder (expected images/<stem>.jpg and masks/<stem>.png)")
     if split is None:
-        stems = sorted(p.stem for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        stems = sorted(p.stem for p in images_dir.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
         if not stems:
             raise DataError(f"{images_dir}: no images found")
         source = images_dir
