@@ -64,7 +64,7 @@ def test_a_shipped_log_that_disagrees_with_its_record_stops_the_tool(ship_model,
 
 
 def test_a_run_whose_starting_weights_were_replaced_since_stops_the_tool(ship_model, tmp_path):
-    """Session 18 shipped a model, then a run that had started from the model shipped before it: the path pointed
+    """A model was shipped, then a run that had started from the model shipped before it: the path pointed
     to the new one, and the lineage counted its epochs twice. The hash the run recorded tells the two apart."""
     weights = tmp_path / "portraitnet" / "weights"
     write_model(weights / "portraitnet.pt", 3, "")

@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
     parser.add_argument("--rows", nargs="+", metavar="ROW",
                         help="train and score only these rows (their names as in the table), e.g. when a "
-                             "session has time for two; the others keep their state for a later run")
+                             "machine has time for two; the others keep their state for a later run")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="train every row once per seed (all seeds of a row on the same validation photos); "
                              "the table gives the mean ± standard deviation over the finished ones")

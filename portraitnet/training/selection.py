@@ -2,7 +2,7 @@
 
 Its terms: EG1800's validation IoU (true masks), optionally the mean over the robustness variants built from those
 images, and the pools' held-out parts (scored against the teachers' masks). With pool_weighting "equal" each pool
-is one term, as runs up to session 12 chose; with "size" the pools' held-out photos form one term, each pool
+is one term, as runs up to the sixth cycle of the shipped model's line chose (docs/history.md); with "size" the pools' held-out photos form one term, each pool
 weighted by its size, so that six photos cannot outvote two hundred.
 """
 
