@@ -71,7 +71,7 @@ def test_teachers_soft_masks_blend_into_the_target_and_missing_ones_are_named(sy
 def test_unreadable_image_is_named(synthetic_dataset):
     (synthetic_dataset / "images" / "00004.jpg").write_text("this is not a jpeg")
     sample = list_samples(synthetic_dataset, "train")[4]
-    with pytest.raises(DataError, match=r"00004\.jpg: not a readable image"):
+    with pytest.raises(DataError, match=r"00004\.jpg: not an image"):
         load_pair(sample)
 
 
@@ -104,7 +104,7 @@ def test_check_data_lists_every_problem(synthetic_dataset):
     assert "00000.png: missing mask" in text
     assert "00002.png: mask is 10x10" in text
     assert "00003.png: not binary" in text
-    assert "00004.jpg: not a readable image" in text
+    assert "00004.jpg: not an image" in text
     assert "duplicate images across splits: 00001 (train), 00010 (test)" in text
     assert "names 1 stems without an image/mask pair: ghost" in text
     assert "00005: listed in several splits (extra, train)" in text

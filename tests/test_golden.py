@@ -51,31 +51,25 @@ def test_the_torch_backend_reproduces_the_golden_mask():
     assert_golden(Segmenter(backend="torch").predict(SAMPLE))
 
 
-def test_evaluation_feeds_the_model_what_inference_feeds_it(monkeypatch):
-    """The batch `evaluate` gives the network equals the one the Segmenter gives its runtime, for the same photo."""
-    pytest.importorskip("torch", reason="evaluation runs the .pt checkpoint on torch")
+def test_evaluation_runs_what_inference_runs(monkeypatch):
+    """`evaluate` feeds the checkpoint's graph the batch the Segmenter feeds its runtime, and maps back the same
+    probability, for the same photo."""
+    pytest.importorskip("torch", reason="evaluation reads the .pt checkpoint")
     from portraitnet.evaluation.evaluate import predict_images
     from portraitnet.inference.imageio import load_rgb
-    from portraitnet.training.checkpoint import load_model
 
     seen = {}
     segmenter = Segmenter()
     runtime = segmenter._model
 
-    def inference(batch):
-        seen["inference"] = batch
-        return runtime(batch)
+    def recorded(name):
+        def network(batch):
+            seen[name] = batch
+            return runtime(batch)
+        return network
 
-    monkeypatch.setattr(segmenter, "_model", inference)
-    segmenter.predict(SAMPLE)
-
-    model, _ = load_model(REPO / "portraitnet" / "weights" / "portraitnet.pt")
-    network = model.forward
-
-    def evaluation(batch, **options):
-        seen["evaluation"] = batch.numpy()
-        return network(batch, **options)
-
-    monkeypatch.setattr(model, "forward", evaluation)
-    predict_images(model, [load_rgb(SAMPLE)], segmenter.input_size)
+    monkeypatch.setattr(segmenter, "_model", recorded("inference"))
+    probability = segmenter.predict(SAMPLE)
+    evaluated = predict_images(recorded("evaluation"), [load_rgb(SAMPLE)], segmenter.input_size)[0]
     assert np.array_equal(seen["inference"], seen["evaluation"])
+    assert np.abs(evaluated.full_probability - probability).max() < 1e-6

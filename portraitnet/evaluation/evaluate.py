@@ -15,13 +15,14 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
 
 from ..inference import route
 from ..inference.preprocess import letterbox_image, letterbox_mask
+from ..inference.segmenter import Segmenter
 from ..training.checkpoint import load_model
 from ..training.data import DataError, Sample, list_samples, load_pair
 from ..training.losses import edge_from_mask
@@ -32,23 +33,26 @@ from .robustness import VARIANTS, variant_pairs
 
 @dataclass
 class Prediction:
-    """One image's predictions: person and edge probabilities at the input size, and the person probability
-    mapped back to the original size."""
+    """One image's person probability at the input size, and mapped back to the original size."""
 
     probability: np.ndarray  # (S, S) float32
-    edge: np.ndarray  # (S, S) float32
     full_probability: np.ndarray  # (H, W) float32
 
 
-@torch.no_grad()
-def predict_images(model: PortraitNet, images: list[np.ndarray], size: int) -> list[Prediction]:
-    """The inference route's letterbox and batch (fp32, the reported numbers), the model's two heads, mapped back."""
+def predict_images(network: Callable[[np.ndarray], np.ndarray], images: list[np.ndarray],
+                   size: int) -> list[Prediction]:
+    """The inference route's letterbox and batch, run by the graph users run, mapped back."""
     batch, boxes = route.prepare_batch(images, size)
-    mask_logits, edge_logits = model(torch.from_numpy(batch), with_edge=True)
-    probabilities = torch.softmax(mask_logits, 1)[:, 1].numpy()
-    edges = torch.softmax(edge_logits, 1)[:, 1].numpy()
-    full = route.map_back(probabilities, boxes)
-    return [Prediction(p, e, f) for p, e, f in zip(probabilities, edges, full)]
+    probabilities = network(batch)
+    return [Prediction(p, f) for p, f in zip(probabilities, route.map_back(probabilities, boxes))]
+
+
+@torch.no_grad()
+def predicted_edge(model: PortraitNet, image: np.ndarray, size: int) -> np.ndarray:
+    """The boundary head's probability for the figure: the head trains the network and is not in the exported graph."""
+    batch, _ = route.prepare_batch([image], size)
+    _, edge_logits = model(torch.from_numpy(batch), with_edge=True)
+    return torch.softmax(edge_logits, 1)[0, 1].numpy()
 
 
 def split_samples(root: Path, split: str, payload: dict[str, Any]) -> list[Sample]:
@@ -84,15 +88,16 @@ class Scores:
                 "full_resolution_iou": mean("full_resolution_iou"), "boundary_f": mean("boundary_f")}
 
 
-def score(model: PortraitNet, stems: list[str], pairs: Iterable[tuple[np.ndarray, np.ndarray]], size: int,
-          tolerance: float = 3.0, batch_size: int = 16, figure_rows: int = 0, bar: Any = None) -> Scores:
-    """Predict every (image, mask) pair and score it against its mask."""
+def score(segmenter: Segmenter, model: PortraitNet, stems: list[str], pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+          size: int, tolerance: float = 3.0, batch_size: int = 16, figure_rows: int = 0, bar: Any = None) -> Scores:
+    """Predict every (image, mask) pair with the segmenter's graph and score it against its mask; `model` draws
+    the figure's boundary column."""
     scores = Scores([], DatasetIoU(), [], [])
     figure_every = max(1, len(stems) // max(1, figure_rows))
     iterator = iter(zip(stems, pairs))
     index = 0
     while chunk := list(itertools.islice(iterator, batch_size)):
-        predictions = predict_images(model, [image for _, (image, _) in chunk], size)
+        predictions = predict_images(segmenter.run_batch, [image for _, (image, _) in chunk], size)
         for (stem, (image, mask)), pred in zip(chunk, predictions):
             true_square = letterbox_mask(mask, size)
             pred_square = pred.probability > 0.5
@@ -105,7 +110,7 @@ def score(model: PortraitNet, stems: list[str], pairs: Iterable[tuple[np.ndarray
             })
             if index % figure_every == 0 and len(scores.figure) < figure_rows:
                 scores.figure.append({"image": letterbox_image(image, size)[0], "pred_mask": pred.probability,
-                                      "true_mask": true_square.astype(np.float32), "pred_edge": pred.edge,
+                                      "true_mask": true_square.astype(np.float32), "pred_edge": predicted_edge(model, image, size),
                                       "true_edge": edge_from_mask(true_square).astype(np.float32)})
                 scores.figure_stems.append(stem)
             index += 1
@@ -119,11 +124,14 @@ def evaluate(checkpoint: str | Path, data_root: str | Path | None = None, split:
              robustness: bool = False, figure_rows: int = 6, show_progress: bool = False) -> dict[str, Any]:
     """Score a checkpoint on a split; data_root and split default to the ones it was trained with (test split).
 
+    The checkpoint runs as users run it: its ONNX export on ONNX Runtime, photos decoded by the package's reader.
+
     With robustness=True, also on each variant of the robustness benchmark built from the same split.
     Writes report.json and predictions.png into out_dir when given. Returns the report.
     """
     from tqdm import tqdm
     model, payload = load_model(checkpoint)
+    segmenter = Segmenter(checkpoint, backend="onnx")
     config = payload["config"]
     root = Path(data_root or config["data_root"])
     split = split or config["test_list"]
@@ -135,12 +143,13 @@ def evaluate(checkpoint: str | Path, data_root: str | Path | None = None, split:
 
     variants = VARIANTS if robustness else ()
     with tqdm(total=len(samples) * (1 + len(variants)), disable=not show_progress, desc="evaluate") as bar:
-        plain = score(model, stems, pairs, size, tolerance, batch_size, figure_rows if out_dir else 0, bar)
+        plain = score(segmenter, model, stems, pairs, size, tolerance, batch_size, figure_rows if out_dir else 0,
+                      bar)
         report = {"checkpoint": str(checkpoint), "data_root": str(root), "split": str(split), "input_size": size,
                   "boundary_tolerance_px": tolerance, **plain.summary()}
         if variants:
             report["robustness"] = {
-                variant: score(model, stems, variant_pairs(variant, pairs), size, tolerance, batch_size,
+                variant: score(segmenter, model, stems, variant_pairs(variant, pairs), size, tolerance, batch_size,
                                bar=bar).summary()
                 for variant in variants}
     report["per_image"] = plain.per_image

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..inference.imageio import PHOTO_SUFFIXES
+from ..inference.imageio import PHOTO_SUFFIXES, ImageError, load_rgb
 
 
 
@@ -36,12 +36,11 @@ class Sample:
 
 
 def read_image(path: Path) -> np.ndarray:
-    """RGB uint8 (H, W, 3)."""
-    data = _read_bytes(path)
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DataError(f"{path}: not a readable image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """RGB uint8 (H, W, 3), decoded as users' photos are (`inference.imageio`: Pillow, EXIF orientation applied)."""
+    try:
+        return load_rgb(Path(path), max_pixels=None)
+    except ImageError as error:
+        raise DataError(str(error)) from None
 
 
 def read_mask(path: Path) -> np.ndarray:
