@@ -13,23 +13,29 @@ from conftest import REPO
 
 SAMPLE = REPO / "examples" / "astronaut.jpg"
 GOLDEN = REPO / "tests" / "golden" / "astronaut_mask.png"
+GOLDEN_UNREFINED = REPO / "tests" / "golden" / "astronaut_mask_unrefined.png"
 
 
-def agreement(probability: np.ndarray) -> tuple[float, float]:
+def agreement(probability: np.ndarray, path=GOLDEN) -> tuple[float, float]:
     """IoU of the two masks at 0.5, and the mean absolute difference of the probabilities."""
-    golden = cv2.imread(str(GOLDEN), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    golden = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
     assert probability.shape == golden.shape
     pred, true = probability >= 0.5, golden >= 0.5
     return (pred & true).sum() / (pred | true).sum(), float(np.abs(probability - golden).mean())
 
 
-def assert_golden(probability: np.ndarray) -> None:
-    iou, difference = agreement(probability)
+def assert_golden(probability: np.ndarray, path=GOLDEN) -> None:
+    iou, difference = agreement(probability, path)
     assert iou >= 0.99 and difference < 0.01, f"IoU {iou:.4f} with the golden mask, mean |difference| {difference:.4f}"
 
 
 def test_the_api_reproduces_the_golden_mask():
     assert_golden(Segmenter().predict(SAMPLE))
+
+
+def test_without_the_refinement_the_api_reproduces_the_unrefined_golden_mask():
+    """The route up to the refinement: the mask before the refinement became the default, unchanged since."""
+    assert_golden(Segmenter(refine=False).predict(SAMPLE), GOLDEN_UNREFINED)
 
 
 def test_segment_writes_the_golden_mask(tmp_path):
@@ -52,24 +58,15 @@ def test_the_torch_backend_reproduces_the_golden_mask():
 
 
 def test_evaluation_runs_what_inference_runs(monkeypatch):
-    """`evaluate` feeds the checkpoint's graph the batch the Segmenter feeds its runtime, and maps back the same
-    probability, for the same photo."""
+    """`evaluate` scores at full size the probability users get, and feeds the graph the route's own batch."""
     pytest.importorskip("torch", reason="evaluation reads the .pt checkpoint")
     from portraitnet.evaluation.evaluate import predict_images
+    from portraitnet.inference import route
     from portraitnet.inference.imageio import load_rgb
 
-    seen = {}
     segmenter = Segmenter()
-    runtime = segmenter._model
-
-    def recorded(name):
-        def network(batch):
-            seen[name] = batch
-            return runtime(batch)
-        return network
-
-    monkeypatch.setattr(segmenter, "_model", recorded("inference"))
-    probability = segmenter.predict(SAMPLE)
-    evaluated = predict_images(recorded("evaluation"), [load_rgb(SAMPLE)], segmenter.input_size)[0]
-    assert np.array_equal(seen["inference"], seen["evaluation"])
-    assert np.abs(evaluated.full_probability - probability).max() < 1e-6
+    rgb = load_rgb(SAMPLE)
+    evaluated = predict_images(segmenter, [rgb], segmenter.input_size)[0]
+    assert np.abs(evaluated.full_probability - segmenter.predict(SAMPLE)).max() < 1e-6
+    square = segmenter.run_batch(route.prepare_batch([rgb], segmenter.input_size)[0])[0]
+    assert np.array_equal(evaluated.probability, square)

@@ -34,15 +34,18 @@ WEIGHTS = REPO / "portraitnet" / "weights"
 DOCS = REPO / "docs"
 SAMPLE = REPO / "examples" / "astronaut.jpg"
 GOLDEN = REPO / "tests" / "golden" / "astronaut_mask.png"
+GOLDEN_UNREFINED = REPO / "tests" / "golden" / "astronaut_mask_unrefined.png"
 
 
 def ship_onnx_and_golden_mask() -> None:
     """The ONNX graph of the shipped checkpoint (its float16 weights, as the torch backend sees them), and the
-    sample photo's mask through the package's inference route, which later changes must reproduce."""
+    sample photo's mask through the package's inference route, refined and not, which later changes must
+    reproduce."""
     model, payload = load_model(WEIGHTS / "portraitnet.pt")
     export_onnx(model, WEIGHTS / "portraitnet.onnx", payload["config"]["input_size"])
-    probability = Segmenter(WEIGHTS / "portraitnet.onnx").predict(SAMPLE)
-    write_bytes_atomic(GOLDEN, encode((probability * 255).round().astype("uint8"), ".png"))
+    for refine, path in ((True, GOLDEN), (False, GOLDEN_UNREFINED)):
+        probability = Segmenter(WEIGHTS / "portraitnet.onnx", refine=refine).predict(SAMPLE)
+        write_bytes_atomic(path, encode((probability * 255).round().astype("uint8"), ".png"))
 
 
 def warm_start_lineage(model: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ from ..inference.imageio import DEFAULT_MAX_PIXELS
 from ..inference.route import FORMATS
 from .checks import positive_int
 from .look_options import add_look_arguments, look_from, parse_formats
-from .model_options import add_device_argument, add_fit_input_argument
+from .model_options import add_device_argument, add_input_arguments
 
 HELP = "Segment a folder or bucket of photos on a Ray cluster, with a manifest that makes re-runs resume."
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actors", type=positive_int, help="model actors (default: the cluster's CPUs / --threads-per-actor)")
     parser.add_argument("--threads-per-actor", type=positive_int, default=1, help="CPU threads of each actor's session")
     add_device_argument(parser)
-    add_fit_input_argument(parser)
+    add_input_arguments(parser)
     parser.add_argument("--gpus-per-actor", type=float, default=0.0,
                         help="a GPU actor's share of a GPU (default with a GPU: 1; 0.5 puts two actors on each)")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="photos per forward pass")
@@ -49,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         ray.init(address=args.address)
     report = segment_dataset(args.source, args.output, formats, look, str(args.weights) if args.weights else None,
                              args.actors, args.batch_size, args.threads_per_actor, args.gpus_per_actor, args.max_pixels,
-                             device=args.device, fit_input=args.fit_input)
+                             device=args.device, fit_input=args.fit_input,
+                             refine=args.refine == "on")
     print(f"{report.photos} photos: {report.skipped} done before, {report.done} done now, "
           f"{len(report.failures)} failed; manifest: {args.output}/manifest.jsonl")
     for path, error in report.failures:

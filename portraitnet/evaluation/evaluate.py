@@ -15,7 +15,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import torch
@@ -33,18 +33,17 @@ from .robustness import VARIANTS, variant_pairs
 
 @dataclass
 class Prediction:
-    """One image's person probability at the input size, and mapped back to the original size."""
+    """One image's person probability on the padded square, and at the original size as users get it."""
 
     probability: np.ndarray  # (S, S) float32
     full_probability: np.ndarray  # (H, W) float32
 
 
-def predict_images(network: Callable[[np.ndarray], np.ndarray], images: list[np.ndarray],
-                   size: int) -> list[Prediction]:
-    """The inference route's letterbox and batch, run by the graph users run, mapped back."""
-    batch, boxes = route.prepare_batch(images, size)
-    probabilities = network(batch)
-    return [Prediction(p, f) for p, f in zip(probabilities, route.map_back(probabilities, boxes))]
+def predict_images(segmenter: Segmenter, images: list[np.ndarray], size: int) -> list[Prediction]:
+    """The probability on the paper's padded square (its metrics), and at full size as users get it: the route's
+    own input shape and refinement (`Segmenter.predict_arrays`)."""
+    batch, _ = route.prepare_batch(images, size)
+    return [Prediction(p, f) for p, f in zip(segmenter.run_batch(batch), segmenter.predict_arrays(images))]
 
 
 @torch.no_grad()
@@ -97,7 +96,7 @@ def score(segmenter: Segmenter, model: PortraitNet, stems: list[str], pairs: Ite
     iterator = iter(zip(stems, pairs))
     index = 0
     while chunk := list(itertools.islice(iterator, batch_size)):
-        predictions = predict_images(segmenter.run_batch, [image for _, (image, _) in chunk], size)
+        predictions = predict_images(segmenter, [image for _, (image, _) in chunk], size)
         for (stem, (image, mask)), pred in zip(chunk, predictions):
             true_square = letterbox_mask(mask, size)
             pred_square = pred.probability > 0.5

@@ -116,10 +116,11 @@ class SegmentWorker:
     """One Ray actor: a Segmenter loaded once, then batches of photos through the batch core (batch.py)."""
 
     def __init__(self, source: str, out: str, formats: Sequence[str], look: Look, weights: str | None,
-                 threads: int | None, max_pixels: int | None, device: str = "cpu", fit_input: bool = False) -> None:
+                 threads: int | None, max_pixels: int | None, device: str = "cpu", fit_input: bool | None = None,
+                 refine: bool = True) -> None:
         from .segmenter import Segmenter
         self.segmenter = Segmenter(weights, threads=threads, max_pixels=max_pixels, device=device,
-                                   fit_input=fit_input)
+                                   fit_input=fit_input, refine=refine)
         self.source_fs, _ = file_system(source)
         self.out_fs, self.out_root = file_system(out)
         self.formats = list(formats)
@@ -147,7 +148,7 @@ def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), l
                     weights: str | None = None, actors: int | None = None, batch_size: int = 16,
                     threads_per_actor: int = 1, gpus_per_actor: float = 0,
                     max_pixels: int | None = DEFAULT_MAX_PIXELS, worker: type = SegmentWorker,
-                    device: str = "auto", fit_input: bool = False) -> DatasetReport:
+                    device: str = "auto", fit_input: bool | None = None, refine: bool = True) -> DatasetReport:
     """Segment every photo under `source` (a folder or a URI) into `out` on the Ray cluster this process is
     connected to (ray.init() first; a local one is started otherwise). Photos marked done in `out`'s manifest are
     skipped; failed ones are tried again. device 'cuda' (or 'auto' on a cluster with GPUs) runs one ONNX Runtime
@@ -187,7 +188,8 @@ def segment_dataset(source: str, out: str, formats: Sequence[str] = ("mask",), l
             num_cpus=threads_per_actor, num_gpus=gpus_per_actor,
             fn_constructor_kwargs=dict(source=source, out=out, formats=formats, look=look, weights=weights,
                                        threads=threads_per_actor, max_pixels=max_pixels,
-                                       device="cuda" if on_gpu else "cpu", fit_input=fit_input))
+                                       device="cuda" if on_gpu else "cpu", fit_input=fit_input,
+                                       refine=refine))
         for row in results.iter_rows():
             row = {"input": row["input"], "outputs": list(row["outputs"]), "status": row["status"],
                    "error": row["error"]}

@@ -15,6 +15,7 @@ import numpy as np
 from . import effects
 from .imageio import ImageInput, load_rgb, load_rgb_reduced
 from .preprocess import Letterbox, boxed_image, normalize, unletterbox
+from .refine import Refinement, grey, refined
 
 FORMATS = ("mask", "cutout", "blur", "replace")
 SUFFIXES = {"mask": ".png", "cutout": ".png", "blur": ".jpg", "replace": ".jpg"}  # a format's own file type
@@ -75,18 +76,26 @@ def prepare_batch(rgbs: Sequence[np.ndarray], input_size: int,
     return normalize(np.stack([boxed_image(rgb, box) for rgb, box in zip(rgbs, boxes)])), boxes
 
 
-def map_back(probabilities: np.ndarray, boxes: Sequence[Letterbox],
-             sizes: Sequence[tuple[int, int] | None] | None = None) -> list[np.ndarray]:
-    """Each probability cut out of its letterbox and resized to its image's (height, width)."""
+def map_back(probabilities: np.ndarray | Sequence[np.ndarray], boxes: Sequence[Letterbox],
+             sizes: Sequence[tuple[int, int] | None] | None = None, rgbs: Sequence[np.ndarray] | None = None,
+             refinement: Refinement | None = None) -> list[np.ndarray]:
+    """Each probability cut out of its letterbox and brought to its image's (height, width), or to `sizes`: with a
+    refinement, its edges moved onto those of its photo (`rgbs`), else resized bilinearly."""
     sizes = sizes or [None] * len(boxes)
-    return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
+    if refinement is None:
+        return [unletterbox(p, box, size) for p, box, size in zip(probabilities, boxes, sizes)]
+    if rgbs is None:
+        raise ValueError("the refinement needs the photos")
+    return [refined(p, box, grey(rgb), refinement, size)
+            for p, box, size, rgb in zip(probabilities, boxes, sizes, rgbs)]
 
 
 def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
-            sizes: Sequence[tuple[int, int] | None] | None = None, fit: bool = False) -> list[np.ndarray]:
-    """Letterbox, run, map back: float32 probabilities at each image's size (or at `sizes`). One forward pass per
-    input shape: with `fit`, portrait photos and landscape frames of one batch run apart, each at its own shape,
-    not padded to a common one."""
+            sizes: Sequence[tuple[int, int] | None] | None = None, fit: bool = False,
+            refinement: Refinement | None = None) -> list[np.ndarray]:
+    """Letterbox, run, map back: float32 probabilities at each image's size (or at `sizes`), refined on the photo
+    when a refinement is given. One forward pass per input shape: with `fit`, portrait photos and landscape frames
+    of one batch run apart, each at its own shape, not padded to a common one."""
     sizes = sizes or [None] * len(rgbs)
     groups: dict[tuple[int, int], list[int]] = {}
     for index, rgb in enumerate(rgbs):
@@ -95,7 +104,8 @@ def predict(model: Model, rgbs: Sequence[np.ndarray], input_size: int,
     probabilities: list[np.ndarray] = [np.empty(0)] * len(rgbs)
     for members in groups.values():
         batch, boxes = prepare_batch([rgbs[i] for i in members], input_size, fit)
-        for index, probability in zip(members, map_back(model(batch), boxes, [sizes[i] for i in members])):
+        mapped = map_back(model(batch), boxes, [sizes[i] for i in members], [rgbs[i] for i in members], refinement)
+        for index, probability in zip(members, mapped):
             probabilities[index] = probability
     return probabilities
 

@@ -20,6 +20,7 @@ import numpy as np
 from . import route
 from .device import check_device, device_taken, providers_for
 from .imageio import DEFAULT_MAX_PIXELS, ImageInput, like_input, load_rgb
+from .refine import Refinement
 from .route import Background, Look
 
 SHIPPED_MODEL = "portraitnet.onnx"
@@ -133,14 +134,18 @@ class Segmenter:
     max_pixels: larger inputs are refused before decoding (decompression bombs).
     spin: let ONNX Runtime's idle threads spin (a little faster on an idle machine, much slower on a busy one).
     fit_input: run each photo at its own shape rounded up to multiples of 32 (a 16:9 frame at 224 x 128) instead
-        of letterboxing it into the input square: faster for wide or tall photos and video frames.
+        of letterboxing it into the input square: faster for wide or tall photos and video frames. None (the
+        default): wherever the graph takes any shape; False: always the square.
+    refine: move the mask's edges onto the photo's (a guided filter, `refine.py`); False: the network's
+        probability upsampled as it is.
     device: "auto" (an NVIDIA GPU when ONNX Runtime can use one, else the CPU), "cpu" or "cuda" (ONNX Runtime's
         CUDA provider, the `gpu` extra; an error where it cannot start). `self.device` says which was taken.
     """
 
     def __init__(self, weights: str | Path | None = None, backend: str = "auto", threads: int | None = None,
                  input_size: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS,
-                 spin: bool = False, fit_input: bool = False, device: str = "auto") -> None:
+                 spin: bool = False, fit_input: bool | None = None, device: str = "auto",
+                 refine: bool = True) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be {', '.join(BACKENDS)}, got {backend!r}")
         self.requested_device = check_device(device)
@@ -155,7 +160,7 @@ class Segmenter:
             raise ValueError(f"{path}: not a model file (an exported .onnx or .ort, or a .pt checkpoint)")
         self.weights = path
         self.max_pixels = max_pixels
-        self.fit_input = fit_input
+        self.refinement = Refinement() if refine else None
         self.onnx_path: Path | None = None
         if path.suffix.lower() in (".onnx", ".ort"):
             if backend == "torch":
@@ -164,9 +169,11 @@ class Segmenter:
             self.input_size = input_size or self._model.input_size()
         else:
             self._use_checkpoint(path, backend, threads, input_size, spin)
-        if fit_input and self.backend_name == "onnx" and self._model.fixed_shape():
+        fixed = self.backend_name == "onnx" and self._model.fixed_shape()
+        if fit_input and fixed:
             raise ValueError(f"{self.onnx_path}: this graph takes {self.input_size} x {self.input_size} inputs only; "
                              "export it again (portraitnet export) to run photos at their own shape")
+        self.fit_input = not fixed if fit_input is None else fit_input
 
     def _use_onnx(self, path: Path, threads: int | None, spin: bool, openvino: bool = False) -> None:
         self.onnx_path = path
@@ -225,7 +232,7 @@ class Segmenter:
         """The same for RGB uint8 arrays already decoded (the fast path for video frames). `sizes` (height, width)
         per image asks for the probability at another size than the array's, such as the full size of an image
         decoded at a reduced scale."""
-        return route.predict(self._model, rgbs, self.input_size, sizes, self.fit_input)
+        return route.predict(self._model, rgbs, self.input_size, sizes, self.fit_input, self.refinement)
 
     # --- effects: same type in, same type out (a path gives a PIL image) ---
 

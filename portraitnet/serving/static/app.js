@@ -5,7 +5,6 @@ import { FORMATS, render } from "./effects.js";
 import { BrowserSegmenter, LiveMasks } from "./segment.js";
 
 const $ = (id) => document.getElementById(id);
-const LIVE_FIT = false; // as Python: letterboxed; true runs 640 x 480 as 224 x 192 (faster, IoU a little lower)
 let browser = null; // a BrowserSegmenter once the runtime and the model are loaded
 let serverAvailable = false;
 
@@ -158,7 +157,7 @@ function streamToServer(video) {
 }
 
 async function processInBrowser(video) {
-  const live = new LiveMasks(browser, 0.5, LIVE_FIT);
+  const live = new LiveMasks(browser, 0.5);
   const frame = document.createElement("canvas");
   const target = $("processed-canvas");
   $("live-status").textContent = "Processing in this browser";

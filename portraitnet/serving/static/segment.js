@@ -1,6 +1,7 @@
 // The model in the browser, on ONNX Runtime Web: the route of portraitnet/inference (preprocess.py, route.py,
 // video.py) written again for the page, so that a photo gets the mask Python gives it. Letterbox (or fit: the
-// frame's own multiple-of-32 shape) -> normalise -> run -> map back; for live video, scene cuts and EMA smoothing.
+// frame's own multiple-of-32 shape) -> normalise -> run -> map back, refined on the photo's edges (refine.py); for
+// live video, scene cuts and EMA smoothing.
 "use strict";
 
 export const INPUT_SIZE = 224;
@@ -8,6 +9,8 @@ const PAD_VALUE = 128;
 const MEAN = [0.485, 0.456, 0.406].map((v) => v * 255);
 const STD = [0.229, 0.224, 0.225].map((v) => v * 255);
 const CUT_THRESHOLD = 30; // mean grey change of a 32 x 18 thumbnail that counts as a new shot (video.py)
+const REFINE_RADIUS = 2; // refine.Refinement's defaults: window radius in input pixels, and eps
+const REFINE_EPS = 1e-3;
 
 // Python's round(): halves go to the even neighbour, so both sides pick the same fitted size.
 function roundHalfEven(x) {
@@ -114,6 +117,83 @@ function resizeArea(pixels, width, height, toWidth, toHeight) {
   return out;
 }
 
+// OpenCV's COLOR_RGB2GRAY on RGBA pixels, in its fixed point: uint8 luma.
+function greyOf(pixels, count) {
+  const grey = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    grey[i] = (4899 * pixels[4 * i] + 9617 * pixels[4 * i + 1] + 1868 * pixels[4 * i + 2] + 8192) >> 14;
+  }
+  return grey;
+}
+
+// OpenCV's BORDER_REFLECT: fedcba|abcdefgh|hgfedcb.
+function reflect(i, n) {
+  while (i < 0 || i >= n) i = i < 0 ? -i - 1 : 2 * n - i - 1;
+  return i;
+}
+
+// cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window.
+function boxMean(values, width, height, r) {
+  const across = new Float32Array(values.length);
+  const out = new Float32Array(values.length);
+  const n = 2 * r + 1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let k = -r; k <= r; k++) sum += values[y * width + reflect(x + k, width)];
+      across[y * width + x] = sum / n;
+    }
+  }
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let k = -r; k <= r; k++) sum += across[reflect(y + k, height) * width + x];
+      out[y * width + x] = sum / n;
+    }
+  }
+  return out;
+}
+
+// refine.coefficients: probability ~ a * guide + b in every window, averaged over each pixel's windows.
+function guidedCoefficients(probability, guide, width, height, r, eps) {
+  const count = width * height;
+  const product = new Float32Array(count);
+  const square = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    product[i] = guide[i] * probability[i];
+    square[i] = guide[i] * guide[i];
+  }
+  const meanGuide = boxMean(guide, width, height, r);
+  const meanP = boxMean(probability, width, height, r);
+  const meanProduct = boxMean(product, width, height, r);
+  const meanSquare = boxMean(square, width, height, r);
+  const a = new Float32Array(count);
+  const b = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const variance = meanSquare[i] - meanGuide[i] * meanGuide[i];
+    a[i] = (meanProduct[i] - meanGuide[i] * meanP[i]) / (variance + eps);
+    b[i] = meanP[i] - a[i] * meanGuide[i];
+  }
+  return { a: boxMean(a, width, height, r), b: boxMean(b, width, height, r) };
+}
+
+// OpenCV's INTER_LINEAR sampling along one axis: pixel centres aligned, edges clamped.
+function linearTaps(size, toSize) {
+  const low = new Int32Array(toSize), high = new Int32Array(toSize), frac = new Float32Array(toSize);
+  const scale = size / toSize;
+  for (let d = 0; d < toSize; d++) {
+    let s = (d + 0.5) * scale - 0.5;
+    let i = Math.floor(s);
+    let f = s - i;
+    if (i < 0) { i = 0; f = 0; }
+    if (i >= size - 1) { i = size - 1; f = 0; }
+    low[d] = i;
+    high[d] = Math.min(i + 1, size - 1);
+    frac[d] = f;
+  }
+  return { low, high, frac };
+}
+
 export class BrowserSegmenter {
   // ort: the ONNX Runtime Web module; session: an InferenceSession of the exported graph.
   constructor(ort, session, provider) {
@@ -158,7 +238,7 @@ export class BrowserSegmenter {
     }
     const image = new this.ort.Tensor("float32", data, [1, 3, box.inputHeight, box.inputWidth]);
     const output = await this.session.run({ [this.session.inputNames[0]]: image });
-    return { probability: output[this.session.outputNames[0]].data, box };
+    return { probability: output[this.session.outputNames[0]].data, box, fitted };
   }
 
   // The source scaled to the box's fitted size, RGBA: shrunk as preprocess.resize_image shrinks (OpenCV's
@@ -207,18 +287,66 @@ export class BrowserSegmenter {
     return full;
   }
 
-  async mask(source, width, height, fit = false) {
-    const { probability, box } = await this.run(source, width, height, fit);
-    return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
+  // The source's RGBA pixels at its own size.
+  pixels(source, width, height) {
+    if (source instanceof HTMLCanvasElement) return source.getContext("2d").getImageData(0, 0, width, height).data;
+    const drawn = canvas(width, height);
+    const context = drawn.getContext("2d", { willReadFrequently: true });
+    context.drawImage(source, 0, 0, width, height);
+    return context.getImageData(0, 0, width, height).data;
+  }
+
+  // refine.refined: the probability inside the letterbox, fitted to the grey guide at the network's size, the
+  // coefficients upsampled and applied to the photo's grey at full size; a canvas whose alpha is the result.
+  static refinedMask(probability, box, fitted, pixels, width, height) {
+    const w = box.fittedWidth, h = box.fittedHeight;
+    const inside = new Float32Array(w * h);
+    for (let y = 0; y < h; y++) {
+      inside.set(probability.subarray((y + box.top) * box.inputWidth + box.left,
+                                      (y + box.top) * box.inputWidth + box.left + w), y * w);
+    }
+    const guide = Float32Array.from(greyOf(fitted, w * h), (v) => v / 255);
+    const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
+    const grey = greyOf(pixels, width * height);
+    const across = linearTaps(w, width), down = linearTaps(h, height);
+    const full = canvas(width, height);
+    const context = full.getContext("2d");
+    const image = context.createImageData(width, height);
+    for (let y = 0; y < height; y++) {
+      const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
+      for (let x = 0; x < width; x++) {
+        const left = across.low[x], right = across.high[x], fx = across.frac[x];
+        const sample = (map) => (1 - fy) * ((1 - fx) * map[top + left] + fx * map[top + right])
+          + fy * ((1 - fx) * map[bottom + left] + fx * map[bottom + right]);
+        const q = Math.min(1, Math.max(0, sample(b) + sample(a) / 255 * grey[y * width + x]));
+        const at = 4 * (y * width + x);
+        image.data[at] = image.data[at + 1] = image.data[at + 2] = 255;
+        image.data[at + 3] = Math.round(255 * q);
+      }
+    }
+    context.putImageData(image, 0, 0);
+    return full;
+  }
+
+  // The probability at the source's size: refined on its edges, or with refine false upsampled as it is.
+  maskOf(probability, box, fitted, source, width, height, refine) {
+    if (!refine) return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
+    return BrowserSegmenter.refinedMask(probability, box, fitted, this.pixels(source, width, height), width, height);
+  }
+
+  async mask(source, width, height, fit = true, refine = true) {
+    const { probability, box, fitted } = await this.run(source, width, height, fit);
+    return this.maskOf(probability, box, fitted, source, width, height, refine);
   }
 }
 
 // video.py's FrameEffect probability: a new shot resets the smoothing, otherwise p = (1 - s) new + s previous.
 export class LiveMasks {
-  constructor(segmenter, strength = 0.5, fit = true) {
+  constructor(segmenter, strength = 0.5, fit = true, refine = true) {
     this.segmenter = segmenter;
     this.strength = strength;
     this.fit = fit;
+    this.refine = refine;
     this.previous = null;
     this.thumbnail = null;
     this.thumb = canvas(32, 18);
@@ -242,7 +370,7 @@ export class LiveMasks {
 
   async mask(source, width, height) {
     if (this.sceneCut(source)) this.previous = null;
-    const { probability, box } = await this.segmenter.run(source, width, height, this.fit);
+    const { probability, box, fitted } = await this.segmenter.run(source, width, height, this.fit);
     let smoothed = probability;
     if (this.previous && this.previous.length === probability.length && this.strength > 0) {
       smoothed = new Float32Array(probability.length);
@@ -251,6 +379,6 @@ export class LiveMasks {
       }
     }
     this.previous = smoothed;
-    return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(smoothed, box), width, height);
+    return this.segmenter.maskOf(smoothed, box, fitted, source, width, height, this.refine);
   }
 }
