@@ -130,6 +130,7 @@ def test_benchmark_command_prints_every_figure(tmp_path, capsys):
     assert "torch (224px)" in printed and "frames/s" in printed and "flicker" in printed
     assert "onnx int8 (224px)" in printed
     assert "segment 2 images" in printed
+    assert "portrait 512x512: portraitnet" in printed and "frame 854x480: portraitnet" in printed
     figures = json.loads(report.read_text())
     assert figures["segment_folder"]["images"] == 2 and figures["video"]["video_640x480_blur_fps"] > 0
     assert figures["latency"]["onnx int8 (224px)"]["median_ms"] > 0

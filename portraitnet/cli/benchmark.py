@@ -1,4 +1,5 @@
-"""`portraitnet benchmark`: latency per backend, video frames/s and flicker, folder throughput, MediaPipe beside."""
+"""`portraitnet benchmark`: latency per backend, end to end per photo, video frames/s and flicker, folder throughput,
+MediaPipe beside."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def run(args: argparse.Namespace) -> int:
     for name, row in latency.items():
         ratio = f" {row['median_ms'] / reference:12.2f}" if reference else ""
         print(f"  {name:<32} {row['median_ms']:10.2f} {row['p90_ms']:8.2f}{ratio}")
+    print("end to end, a decoded photo to its full-size mask (median ms):")
+    for photo, row in report["end_to_end"].items():
+        mediapipe = row.get("mediapipe")
+        print(f"  {photo}: " + ", ".join(
+            f"{name} {ms:.2f}" + (f" ({ms / mediapipe:.2f}x MediaPipe)" if mediapipe and name != "mediapipe" else "")
+            for name, ms in row.items()))
     if "busy" in report:
         print(f"beside {report['threads']} CPU-bound processes (idle rows for comparison):")
         for name, row in report["busy"].items():

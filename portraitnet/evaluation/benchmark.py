@@ -83,6 +83,58 @@ def spinning_latency(weights: Path | None, threads: int, repeats: int) -> dict[s
     return results
 
 
+def end_to_end_photos(folder: Path | None, sample: Path | None) -> dict[str, np.ndarray]:
+    """A portrait photo (the folder's first taller than wide, else the sample) and a 16:9 854 x 480 frame cut from
+    it, decoded: what `Segmenter.predict` and MediaPipe's `process` take."""
+    from ..inference.batch import collect_inputs
+    from ..inference.imageio import load_rgb
+    candidates = collect_inputs([folder], recursive=False)[0][:50] if folder is not None else []
+    photos = [load_rgb(path) for path, _ in candidates]
+    portrait = next((rgb for rgb in photos if rgb.shape[0] > rgb.shape[1]), None)
+    if portrait is None:
+        if sample is None:
+            raise ValueError("end-to-end timing needs a photo: give --folder or --sample")
+        portrait = load_rgb(sample)
+    scale = max(854 / portrait.shape[1], 480 / portrait.shape[0])
+    cover = cv2.resize(portrait, (round(portrait.shape[1] * scale), round(portrait.shape[0] * scale)),
+                       interpolation=cv2.INTER_AREA)
+    top, left = (cover.shape[0] - 480) // 2, (cover.shape[1] - 854) // 2
+    frame = np.ascontiguousarray(cover[top:top + 480, left:left + 854])
+    return {f"portrait {portrait.shape[1]}x{portrait.shape[0]}": portrait, "frame 854x480": frame}
+
+
+def end_to_end(weights: Path | None, threads: int, photos: dict[str, np.ndarray], mediapipe_python: str | None,
+               rounds: int = 10, repeats: int = 20) -> dict[str, dict[str, float]]:
+    """Median ms per photo from a decoded RGB array to the full-size probability: ours as users run it (fitted
+    input, refined), ours without the refinement, and MediaPipe's `process` (its general model), in interleaved
+    rounds."""
+    from .mediapipe_runner import MediaPipeTimer
+    images = list(photos.values())
+    ours = {"portraitnet": Segmenter(weights, threads=threads),
+            "portraitnet, --refine off": Segmenter(weights, threads=threads, refine=False)}
+    timer = MediaPipeTimer(mediapipe_python, images) if mediapipe_python else None
+    samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in [*ours, "mediapipe"]}
+    try:
+        for segmenter in ours.values():  # warm up
+            for image in images * 5:
+                segmenter.predict_arrays([image])
+        for _ in range(rounds):
+            for name, segmenter in ours.items():
+                for index, image in enumerate(images):
+                    for _ in range(repeats):
+                        started = time.perf_counter()
+                        segmenter.predict_arrays([image])
+                        samples[name][index].append((time.perf_counter() - started) * 1000)
+            if timer is not None:
+                for index, times in enumerate(timer.times_ms(repeats)):
+                    samples["mediapipe"][index].extend(times)
+    finally:
+        if timer is not None:
+            timer.close()
+    return {photo: {name: float(np.median(rows[index])) for name, rows in samples.items() if rows[index]}
+            for index, photo in enumerate(photos)}
+
+
 def time_segmenter(segmenter: Segmenter, repeats: int) -> dict[str, float]:
     size = segmenter.input_size
     batch = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
@@ -162,6 +214,8 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
     python = find_mediapipe_python(mediapipe_python)
     if python is not None:
         report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
+    report["end_to_end"] = end_to_end(weights, threads, end_to_end_photos(folder, sample), python,
+                                      repeats=max(1, repeats // 10))
     if busy:
         report["busy"] = spinning_latency(weights, threads, repeats)
         if python is not None:

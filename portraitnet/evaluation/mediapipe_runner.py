@@ -42,6 +42,59 @@ print(json.dumps({"median_ms": float(np.median(times)), "p90_ms": float(np.perce
 """
 
 
+TIMER = r"""
+import json, sys, time, cv2, mediapipe as mp
+images = [cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB) for path in sys.argv[2:]]
+with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=int(sys.argv[1])) as selfie:
+    for image in images:
+        for _ in range(10):
+            selfie.process(image)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        times = []
+        for image in images:
+            times.append([])
+            for _ in range(int(line)):
+                started = time.perf_counter()
+                selfie.process(image)
+                times[-1].append((time.perf_counter() - started) * 1000)
+        print(json.dumps(times), flush=True)
+"""
+
+
+class MediaPipeTimer:
+    """MediaPipe kept running in its worker process, timing `process(rgb)` on the same photos whenever asked, so
+    that its rounds interleave with ours: both see the machine in the same state."""
+
+    def __init__(self, python: str, images: list[np.ndarray], model: str = "general") -> None:
+        self.folder = tempfile.TemporaryDirectory()
+        paths = []
+        for index, image in enumerate(images):
+            paths.append(str(Path(self.folder.name) / f"{index}.png"))
+            cv2.imwrite(paths[-1], cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        self.worker = subprocess.Popen([python, "-c", TIMER, str(MODELS[model]), *paths], text=True,
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        if self._line() != "ready":
+            raise RuntimeError(f"MediaPipe worker ({python}) did not start")
+
+    def _line(self) -> str:
+        line = self.worker.stdout.readline().strip()
+        if not line:
+            raise RuntimeError("MediaPipe worker stopped")
+        return line
+
+    def times_ms(self, repeats: int) -> list[list[float]]:
+        """`repeats` timed calls per photo, in ms, one list per photo."""
+        self.worker.stdin.write(f"{repeats}\n")
+        self.worker.stdin.flush()
+        return json.loads(self._line())
+
+    def close(self) -> None:
+        self.worker.stdin.close()
+        self.worker.wait()
+        self.folder.cleanup()
+
+
 def find_mediapipe_python(explicit: str | None) -> str | None:
     """The given interpreter, or this one when it can import mediapipe, else None."""
     if explicit:

@@ -58,11 +58,12 @@ def refined(probability: np.ndarray, box: Letterbox, photo_grey: np.ndarray, ref
     inside = probability[box.top:box.top + box.fitted_height, box.left:box.left + box.fitted_width]
     guide_small = resize_image(photo_grey, box.fitted_width, box.fitted_height).astype(np.float32) / 255
     a, b = coefficients(np.ascontiguousarray(inside, dtype=np.float32), guide_small, refinement)
-    height, width = photo_grey.shape
-    a = cv2.resize(a, (width, height), interpolation=cv2.INTER_LINEAR) * np.float32(1 / 255)
-    result = cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR)
-    result += a * photo_grey
-    np.clip(result, 0, 1, out=result)
+    height, width = photo_grey.shape  # at full size, OpenCV's calls only: numpy's would take several times longer
+    a = cv2.resize(a * np.float32(1 / 255), (width, height), interpolation=cv2.INTER_LINEAR)
+    result = cv2.multiply(a, photo_grey, dtype=cv2.CV_32F)
+    cv2.add(result, cv2.resize(b, (width, height), interpolation=cv2.INTER_LINEAR), result)
+    cv2.threshold(result, 1, 1, cv2.THRESH_TRUNC, result)
+    cv2.max(result, 0, result)
     if size is not None and size != (height, width):
         result = cv2.resize(result, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return result

@@ -62,9 +62,9 @@ function areaWeights(sourceSize, size) {
 }
 
 // RGBA pixels (width x height) shrunk to (toWidth x toHeight) as preprocess.resize_image shrinks: halved by 2 x 2
-// means (OpenCV's fast path, rounding halves up) while at least four times the size wanted, then area-averaged.
+// means (OpenCV's fast path, rounding halves up) while at least three times the size wanted, then area-averaged.
 export function shrink(pixels, width, height, toWidth, toHeight) {
-  while (width >= 4 * toWidth && height >= 4 * toHeight && width % 2 === 0 && height % 2 === 0) {
+  while (width >= 3 * toWidth && height >= 3 * toHeight && width % 2 === 0 && height % 2 === 0) {
     const half = new Uint8ClampedArray(pixels.length / 4);
     for (let y = 0; y < height / 2; y++) {
       for (let x = 0; x < width / 2; x++) {
