@@ -47,6 +47,9 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=list(SETS), choices=list(SETS))
     parser.add_argument("--weights", type=Path, help="our model (default: the shipped one)")
     parser.add_argument("--backend", default="auto", help="our model's runtime: auto (ONNX Runtime), openvino, torch")
+    parser.add_argument("--fit-input", action=argparse.BooleanOptionalAction, default=None,
+                        help="our input: the photo's own shape (default) or, with --no-fit-input, the square")
+    parser.add_argument("--refine", choices=("on", "off"), default="on", help="our edge-aware refinement")
     parser.add_argument("--mediapipe-python", help="a Python with mediapipe installed (default: this one, if it has it)")
     parser.add_argument("--robustness", action="store_true", help="also every robustness variant of EG1800's split")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
@@ -66,7 +69,8 @@ def main() -> None:
     if python is None:
         print("MediaPipe not installed here (pip install mediapipe==0.10.14, or --mediapipe-python): "
               "our model only", file=sys.stderr)
-    segmenter = Segmenter(args.weights, backend=args.backend)
+    segmenter = Segmenter(args.weights, backend=args.backend, fit_input=args.fit_input,
+                          refine=args.refine == "on")
     print(f"full resolution, threshold 0.5; ours ({args.weights or 'shipped'}) on {segmenter.backend_name}")
     print(f"{'set':>22} {'images':>6} {'model':>20} {'full-res IoU':>13} {'dataset mIoU':>13} {'boundary F':>11}")
     table: dict[str, dict] = {}

@@ -1,7 +1,7 @@
 """Choose the edge-aware refinement's settings on held-out data, and score them.
 
 Runs the model once per photo (the default input: fitted), then scores the full-resolution IoU (threshold 0.5)
-with the refinement off and at every radius and eps of a grid, in probability or logit space. Held-out sets (where
+with the refinement off and at every radius and eps of a grid, in probability or logit space with the grey guide, or with the colour guide. Held-out sets (where
 a choice may be made): EG1800's validation split (the shipped checkpoint's own) and each pool's held-out part,
 scored against the teachers' masks. `--sets` scores other sets with the same grid, to report them, never to choose.
 
@@ -58,12 +58,40 @@ def from_logit_unit(u: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-(u - 0.5) * 2 * LOGIT_RANGE))
 
 
+def refined_colour(probability: np.ndarray, box, rgb: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """The guided filter with the colour photo as its guide (He et al.'s colour form: a 3 x 3 solve per pixel), for
+    comparison with the package's grey guide."""
+    import cv2
+    from portraitnet.inference.preprocess import resize_image
+    inside = np.ascontiguousarray(probability[box.top:box.top + box.fitted_height,
+                                              box.left:box.left + box.fitted_width], dtype=np.float32)
+    guide = resize_image(rgb, box.fitted_width, box.fitted_height).astype(np.float32) / 255
+    mean = lambda x: cv2.boxFilter(x, cv2.CV_32F, (2 * radius + 1,) * 2, borderType=cv2.BORDER_REFLECT)
+    mean_i = np.stack([mean(guide[..., c]) for c in range(3)], -1)
+    mean_p = mean(inside)
+    cov_ip = np.stack([mean(guide[..., c] * inside) for c in range(3)], -1) - mean_i * mean_p[..., None]
+    sigma = np.empty(inside.shape + (3, 3), np.float32)
+    for i in range(3):
+        for j in range(3):
+            sigma[..., i, j] = mean(guide[..., i] * guide[..., j]) - mean_i[..., i] * mean_i[..., j]
+    a = np.linalg.solve(sigma + eps * np.eye(3, dtype=np.float32), cov_ip[..., None])[..., 0]
+    b = mean_p - (a * mean_i).sum(-1)
+    height, width = rgb.shape[:2]
+    up = lambda x: cv2.resize(mean(x), (width, height), interpolation=cv2.INTER_LINEAR)
+    result = up(b) + sum(up(np.ascontiguousarray(a[..., c])) * (rgb[..., c].astype(np.float32) / 255)
+                         for c in range(3))
+    return np.clip(result, 0, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--pools", type=Path, default=Path("../pools"))
     parser.add_argument("--evaluation", action="store_true", help="score the evaluation sets instead (report only)")
     parser.add_argument("--radius", type=int, nargs="+", default=[1, 2, 3, 4, 6])
+    parser.add_argument("--spaces", nargs="+", default=["probability", "logit", "colour"],
+                        choices=["probability", "logit", "colour"], help="probability or logit with the grey guide, "
+                        "or the colour guide on the probability")
     parser.add_argument("--eps", type=float, nargs="+", default=[1e-4, 1e-3, 1e-2, 1e-1])
     parser.add_argument("--square", action="store_true", help="the square input instead of the fitted one")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
@@ -71,7 +99,7 @@ def main() -> None:
 
     sets = evaluation_sets(args.data) if args.evaluation else held_out_sets(args.data, args.pools)
     segmenter = Segmenter(threads=2, fit_input=not args.square, refine=False)
-    settings = [("off", None, None)] + [(space, r, e) for space in ("probability", "logit")
+    settings = [("off", None, None)] + [(space, r, e) for space in args.spaces
                                        for r, e in itertools.product(args.radius, args.eps)]
     table: dict[str, dict[str, float]] = {}
     for name, pairs in sets.items():
@@ -84,6 +112,8 @@ def main() -> None:
                 key = "off" if space == "off" else f"{space} r{radius} eps{eps:g}"
                 if space == "off":
                     full = route.map_back([probability], [box])[0]
+                elif space == "colour":
+                    full = refined_colour(probability, box, rgb, radius, eps)
                 elif space == "probability":
                     full = refined(probability, box, guide, Refinement(radius, eps))
                 else:

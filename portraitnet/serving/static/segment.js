@@ -225,7 +225,7 @@ export class BrowserSegmenter {
   // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box.
   async run(source, width, height, fit = false) {
     const box = letterbox(height, width, INPUT_SIZE, fit);
-    const fitted = this.fitted(source, width, height, box);
+    const { fitted, pixels } = this.fitted(source, width, height, box);
     const plane = box.inputWidth * box.inputHeight;
     const data = new Float32Array(3 * plane);
     for (let c = 0; c < 3; c++) data.fill((PAD_VALUE - MEAN[c]) / STD[c], c * plane, (c + 1) * plane);
@@ -238,16 +238,16 @@ export class BrowserSegmenter {
     }
     const image = new this.ort.Tensor("float32", data, [1, 3, box.inputHeight, box.inputWidth]);
     const output = await this.session.run({ [this.session.inputNames[0]]: image });
-    return { probability: output[this.session.outputNames[0]].data, box, fitted };
+    return { probability: output[this.session.outputNames[0]].data, box, fitted, pixels };
   }
 
   // The source scaled to the box's fitted size, RGBA: shrunk as preprocess.resize_image shrinks (OpenCV's
-  // INTER_AREA), enlarged bilinearly by the canvas.
+  // INTER_AREA), enlarged bilinearly by the canvas; and the source's own pixels where they were read on the way.
   fitted(source, width, height, box) {
     const shrinking = box.fittedWidth < width || box.fittedHeight < height;
     if (shrinking && source instanceof HTMLCanvasElement) { // a live frame already drawn: read it, no second copy
       const pixels = source.getContext("2d").getImageData(0, 0, width, height).data;
-      return shrink(pixels, width, height, box.fittedWidth, box.fittedHeight);
+      return { fitted: shrink(pixels, width, height, box.fittedWidth, box.fittedHeight), pixels };
     }
     const drawn = this.input;
     drawn.width = shrinking ? width : box.fittedWidth;
@@ -257,7 +257,8 @@ export class BrowserSegmenter {
     context.imageSmoothingQuality = "low";
     context.drawImage(source, 0, 0, drawn.width, drawn.height);
     const pixels = context.getImageData(0, 0, drawn.width, drawn.height).data;
-    return shrinking ? shrink(pixels, width, height, box.fittedWidth, box.fittedHeight) : pixels;
+    if (!shrinking) return { fitted: pixels, pixels: null };
+    return { fitted: shrink(pixels, width, height, box.fittedWidth, box.fittedHeight), pixels };
   }
 
   // The probability inside the letterbox, as a fitted-size canvas whose alpha is the probability (0..255).
@@ -307,36 +308,40 @@ export class BrowserSegmenter {
     }
     const guide = Float32Array.from(greyOf(fitted, w * h), (v) => v / 255);
     const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
-    const grey = greyOf(pixels, width * height);
     const across = linearTaps(w, width), down = linearTaps(h, height);
     const full = canvas(width, height);
     const context = full.getContext("2d");
     const image = context.createImageData(width, height);
+    const out = image.data;
+    const rowA = new Float32Array(w), rowB = new Float32Array(w); // a and b interpolated down to this output row
     for (let y = 0; y < height; y++) {
       const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
-      for (let x = 0; x < width; x++) {
+      for (let x = 0; x < w; x++) {
+        rowA[x] = ((1 - fy) * a[top + x] + fy * a[bottom + x]) / 255;
+        rowB[x] = (1 - fy) * b[top + x] + fy * b[bottom + x];
+      }
+      for (let x = 0, at = 4 * y * width; x < width; x++, at += 4) {
         const left = across.low[x], right = across.high[x], fx = across.frac[x];
-        const sample = (map) => (1 - fy) * ((1 - fx) * map[top + left] + fx * map[top + right])
-          + fy * ((1 - fx) * map[bottom + left] + fx * map[bottom + right]);
-        const q = Math.min(1, Math.max(0, sample(b) + sample(a) / 255 * grey[y * width + x]));
-        const at = 4 * (y * width + x);
-        image.data[at] = image.data[at + 1] = image.data[at + 2] = 255;
-        image.data[at + 3] = Math.round(255 * q);
+        const grey = (4899 * pixels[at] + 9617 * pixels[at + 1] + 1868 * pixels[at + 2] + 8192) >> 14;
+        const q = (1 - fx) * rowB[left] + fx * rowB[right] + ((1 - fx) * rowA[left] + fx * rowA[right]) * grey;
+        out[at] = out[at + 1] = out[at + 2] = 255;
+        out[at + 3] = Math.round(255 * Math.min(1, Math.max(0, q)));
       }
     }
     context.putImageData(image, 0, 0);
     return full;
   }
 
-  // The probability at the source's size: refined on its edges, or with refine false upsampled as it is.
-  maskOf(probability, box, fitted, source, width, height, refine) {
+  // The probability at the source's size (`run`'s result with it): refined on its edges, or with refine false
+  // upsampled as it is.
+  maskOf({ probability, box, fitted, pixels }, source, width, height, refine) {
     if (!refine) return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
-    return BrowserSegmenter.refinedMask(probability, box, fitted, this.pixels(source, width, height), width, height);
+    return BrowserSegmenter.refinedMask(probability, box, fitted, pixels || this.pixels(source, width, height),
+                                        width, height);
   }
 
   async mask(source, width, height, fit = true, refine = true) {
-    const { probability, box, fitted } = await this.run(source, width, height, fit);
-    return this.maskOf(probability, box, fitted, source, width, height, refine);
+    return this.maskOf(await this.run(source, width, height, fit), source, width, height, refine);
   }
 }
 
@@ -370,7 +375,8 @@ export class LiveMasks {
 
   async mask(source, width, height) {
     if (this.sceneCut(source)) this.previous = null;
-    const { probability, box, fitted } = await this.segmenter.run(source, width, height, this.fit);
+    const result = await this.segmenter.run(source, width, height, this.fit);
+    const { probability } = result;
     let smoothed = probability;
     if (this.previous && this.previous.length === probability.length && this.strength > 0) {
       smoothed = new Float32Array(probability.length);
@@ -379,6 +385,6 @@ export class LiveMasks {
       }
     }
     this.previous = smoothed;
-    return this.segmenter.maskOf(smoothed, box, fitted, source, width, height, this.refine);
+    return this.segmenter.maskOf({ ...result, probability: smoothed }, source, width, height, this.refine);
   }
 }
