@@ -106,12 +106,14 @@ def end_to_end_photos(folder: Path | None, sample: Path | None) -> dict[str, np.
 def end_to_end(weights: Path | None, threads: int, photos: dict[str, np.ndarray], mediapipe_python: str | None,
                rounds: int = 10, repeats: int = 20) -> dict[str, dict[str, float]]:
     """Median ms per photo from a decoded RGB array to the full-size probability: ours as users run it (fitted
-    input, refined), ours without the refinement, and MediaPipe's `process` (its general model), in interleaved
-    rounds."""
+    input, refined), ours without the refinement, ours on OpenVINO where it is installed, and MediaPipe's `process`
+    (its general model), in interleaved rounds."""
     from .mediapipe_runner import MediaPipeTimer
     images = list(photos.values())
     ours = {"portraitnet": Segmenter(weights, threads=threads),
             "portraitnet, --refine off": Segmenter(weights, threads=threads, refine=False)}
+    if module_available("openvino"):
+        ours["portraitnet, --backend openvino"] = Segmenter(weights, backend="openvino", threads=threads)
     timer = MediaPipeTimer(mediapipe_python, images) if mediapipe_python else None
     samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in [*ours, "mediapipe"]}
     try:
