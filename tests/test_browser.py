@@ -58,23 +58,45 @@ def server_url():
     thread.join(timeout=10)
 
 
-def write_y4m(path: Path, frames: int = 30, size: tuple[int, int] = (640, 480)) -> Path:
-    """A fake webcam recording for Chromium (--use-file-for-fake-video-capture): the sample person sliding across."""
+DAVIS = REPO.parent / "shared" / "data" / "davis_person" / "images"
+
+
+def camera_frames(count: int = 60, size: tuple[int, int] = (640, 480)) -> list[np.ndarray]:
+    """What the fake webcam films: a real moving person (davis_person's first frames, cropped to 4:3) where the
+    shared data is present, else the sample person sliding across a grey room. Made at test time, never stored."""
     width, height = size
+    frames = sorted(DAVIS.glob("*.jpg"))[:count] if DAVIS.is_dir() else []
+    if frames:
+        out = []
+        for path in frames:
+            rgb = load_rgb(path)
+            side = rgb.shape[0] * width // height
+            left = (rgb.shape[1] - side) // 2
+            out.append(cv2.resize(rgb[:, left:left + side], size, interpolation=cv2.INTER_AREA))
+        return out
     person = cv2.resize(load_rgb(SAMPLES[0]), (height, height))
+    out = []
+    for index in range(count):
+        frame = np.full((height, width, 3), 90, np.uint8)
+        left = (width - height) * index // max(1, count - 1)
+        frame[:, left:left + height] = person
+        out.append(frame)
+    return out
+
+
+def write_y4m(path: Path, frames: list[np.ndarray]) -> Path:
+    """A fake webcam recording for Chromium (--use-file-for-fake-video-capture), 30 frames/s, looped by Chromium."""
+    height, width = frames[0].shape[:2]
     with path.open("wb") as out:
         out.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
-        for index in range(frames):
-            frame = np.full((height, width, 3), 90, np.uint8)
-            left = (width - height) * index // max(1, frames - 1)
-            frame[:, left:left + height] = person
+        for frame in frames:
             out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes())
     return path
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    camera = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m")
+    camera = write_y4m(tmp_path_factory.mktemp("camera") / "camera.y4m", camera_frames())
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
                                               args=FLAGS + [f"--use-file-for-fake-video-capture={camera}"])
@@ -147,11 +169,14 @@ def test_live_webcam_in_the_browser_reports_its_frame_rate(browser, server_url):
     page.click("#tab-live")
     page.click("#start")
     page.wait_for_function("parseFloat(document.getElementById('fps').dataset.average) > 0", timeout=60_000)
-    time.sleep(5)
+    page.wait_for_function("(document.getElementById('live-info').dataset.profile || '').length > 0", timeout=60_000)
+    time.sleep(2)  # a few frames more, for the average
     fps = float(page.get_attribute("#fps", "data-average"))
     size = page.eval_on_selector("#processed-canvas", "c => [c.width, c.height]")
-    print(f"in-browser live webcam (640x480, blur): {fps:.1f} frames/s")
+    info = page.text_content("#live-info")
+    print(f"in-browser live webcam (640x480, blur): {fps:.1f} frames/s; {info}")
     assert size == [640, 480] and fps > 0
+    assert "WebAssembly" in info and "input 224 x 192" in info and "model" in info
     page.click("#stop")
     assert not any("/ws/" in url or "/api/segment" in url for url in requests)
     page.context.close()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from ..export.web import browser_graph
 from ..inference import effects, route
 from ..inference.imageio import DEFAULT_MAX_PIXELS, ImageError, load_rgb
 from ..inference.route import FORMATS
@@ -296,10 +297,11 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
 
     @app.get("/model.onnx", include_in_schema=False)
     async def model() -> Response:
-        """The graph the server runs, for the page to run in the browser instead."""
+        """The graph the server runs, for the page to run in the browser instead (optimised for it)."""
         if segmenter.onnx_path is None:
             return error(404, f"the server runs {segmenter.weights.name} on torch: no ONNX graph to send")
-        return FileResponse(segmenter.onnx_path, media_type="application/octet-stream")
+        graph = await asyncio.to_thread(browser_graph, segmenter.onnx_path)
+        return FileResponse(graph, media_type="application/octet-stream")
 
     @app.middleware("http")
     async def isolate(request: Request, call_next: Any) -> Response:

@@ -2,7 +2,7 @@
 // in "the server" photos are posted to /api/segment and webcam frames streamed over a WebSocket. Served by
 // `portraitnet serve`, or as static files (`portraitnet export --format web`): then only this browser is offered.
 import { FORMATS, render } from "./effects.js";
-import { BrowserSegmenter, LiveMasks } from "./segment.js";
+import { BrowserSegmenter, LiveMasks, StageTimes } from "./segment.js";
 
 const $ = (id) => document.getElementById(id);
 let browser = null; // a BrowserSegmenter once the runtime and the model are loaded
@@ -116,6 +116,16 @@ function effectSettings() {
   return { format: document.querySelector("input[name=effect]:checked").value, background: $("live-colour").value };
 }
 
+// The live mode's backend, input size and where a frame's time goes, on the page (and as data for the tests).
+function showProfile(times) {
+  if (times.frames % 10 !== 1) return;
+  const means = times.means();
+  const box = browser.lastBox;
+  $("live-info").dataset.profile = JSON.stringify(means);
+  $("live-info").textContent = `${browser.backend()}, input ${box.inputWidth} x ${box.inputHeight}; ms per frame: `
+    + Object.entries(means).map(([stage, ms]) => `${stage} ${ms.toFixed(1)}`).join(", ");
+}
+
 function countFrame() {
   if (counts.total === 0) counts.first = performance.now();
   counts.window += 1;
@@ -160,17 +170,24 @@ async function processInBrowser(video) {
   const live = new LiveMasks(browser, 0.5);
   const frame = document.createElement("canvas");
   const target = $("processed-canvas");
+  const times = new StageTimes();
+  browser.times = times;
   $("live-status").textContent = "Processing in this browser";
   while (running) {
     if (video.readyState >= 2 && video.videoWidth) {
+      times.start();
       frame.width = video.videoWidth;
       frame.height = video.videoHeight;
       // one still, for the mask and the effect alike (its pixels are read back every frame)
       frame.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0);
+      times.lap("capture");
       const settings = effectSettings();
       const mask = await live.mask(frame, frame.width, frame.height);
       render(settings.format, frame, mask, target, { colour: settings.background });
+      times.lap("effect");
+      times.frames += 1;
       countFrame();
+      showProfile(times);
     }
     await new Promise((resolve) => setTimeout(resolve, 0));
   }

@@ -194,6 +194,28 @@ function linearTaps(size, toSize) {
   return { low, high, frac };
 }
 
+// Milliseconds per stage of the live loop, summed over frames: where a frame's time goes (the page shows the
+// means, and the browser test prints them).
+export class StageTimes {
+  constructor() {
+    this.sums = {};
+    this.frames = 0;
+    this.last = 0;
+  }
+
+  start() { this.last = performance.now(); }
+
+  lap(stage) {
+    const now = performance.now();
+    this.sums[stage] = (this.sums[stage] || 0) + now - this.last;
+    this.last = now;
+  }
+
+  means() {
+    return Object.fromEntries(Object.entries(this.sums).map(([stage, sum]) => [stage, sum / Math.max(1, this.frames)]));
+  }
+}
+
 export class BrowserSegmenter {
   // ort: the ONNX Runtime Web module; session: an InferenceSession of the exported graph.
   constructor(ort, session, provider) {
@@ -201,6 +223,16 @@ export class BrowserSegmenter {
     this.session = session;
     this.provider = provider;
     this.input = canvas(INPUT_SIZE, INPUT_SIZE);
+    this.times = null; // a StageTimes, when the caller profiles
+    this.lastBox = null;
+  }
+
+  lap(stage) { if (this.times) this.times.lap(stage); }
+
+  // What runs the model, in words: "WebGPU", or "WebAssembly, N threads".
+  backend() {
+    if (this.provider === "webgpu") return "WebGPU";
+    return `WebAssembly, ${this.ort.env.wasm.numThreads} thread${this.ort.env.wasm.numThreads === 1 ? "" : "s"}`;
   }
 
   // The runtime from ./ort/ (fetched by tools/fetch_web_runtime.py), WebGPU where the browser has it, else
@@ -226,6 +258,7 @@ export class BrowserSegmenter {
   async run(source, width, height, fit = false) {
     const box = letterbox(height, width, INPUT_SIZE, fit);
     const { fitted, pixels } = this.fitted(source, width, height, box);
+    this.lap("read and shrink");
     const plane = box.inputWidth * box.inputHeight;
     const data = new Float32Array(3 * plane);
     for (let c = 0; c < 3; c++) data.fill((PAD_VALUE - MEAN[c]) / STD[c], c * plane, (c + 1) * plane);
@@ -237,7 +270,10 @@ export class BrowserSegmenter {
       }
     }
     const image = new this.ort.Tensor("float32", data, [1, 3, box.inputHeight, box.inputWidth]);
+    this.lap("normalise");
     const output = await this.session.run({ [this.session.inputNames[0]]: image });
+    this.lap("model");
+    this.lastBox = box;
     return { probability: output[this.session.outputNames[0]].data, box, fitted, pixels };
   }
 
@@ -325,7 +361,7 @@ export class BrowserSegmenter {
         const grey = (4899 * pixels[at] + 9617 * pixels[at + 1] + 1868 * pixels[at + 2] + 8192) >> 14;
         const q = (1 - fx) * rowB[left] + fx * rowB[right] + ((1 - fx) * rowA[left] + fx * rowA[right]) * grey;
         out[at] = out[at + 1] = out[at + 2] = 255;
-        out[at + 3] = Math.round(255 * Math.min(1, Math.max(0, q)));
+        out[at + 3] = 255 * q; // a clamped array: clipped to 0..255 and rounded half to even, as numpy rounds
       }
     }
     context.putImageData(image, 0, 0);
@@ -335,9 +371,12 @@ export class BrowserSegmenter {
   // The probability at the source's size (`run`'s result with it): refined on its edges, or with refine false
   // upsampled as it is.
   maskOf({ probability, box, fitted, pixels }, source, width, height, refine) {
-    if (!refine) return BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
-    return BrowserSegmenter.refinedMask(probability, box, fitted, pixels || this.pixels(source, width, height),
-                                        width, height);
+    const mask = refine
+      ? BrowserSegmenter.refinedMask(probability, box, fitted, pixels || this.pixels(source, width, height), width,
+                                     height)
+      : BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
+    this.lap(refine ? "refine" : "upsample");
+    return mask;
   }
 
   async mask(source, width, height, fit = true, refine = true) {
