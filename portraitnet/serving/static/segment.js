@@ -132,23 +132,34 @@ function reflect(i, n) {
   return i;
 }
 
-// cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window.
+// The indices a window of radius r reads along an axis of length n, BORDER_REFLECT beyond the ends.
+function reflectedIndices(n, r) {
+  const indices = new Int32Array(n + 2 * r);
+  for (let i = 0; i < indices.length; i++) indices[i] = reflect(i - r, n);
+  return indices;
+}
+
+// cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window, as running sums.
 function boxMean(values, width, height, r) {
   const across = new Float32Array(values.length);
   const out = new Float32Array(values.length);
   const n = 2 * r + 1;
+  const xs = reflectedIndices(width, r), ys = reflectedIndices(height, r);
   for (let y = 0; y < height; y++) {
+    const row = y * width;
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += values[row + xs[k]];
     for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (let k = -r; k <= r; k++) sum += values[y * width + reflect(x + k, width)];
-      across[y * width + x] = sum / n;
+      across[row + x] = sum / n;
+      if (x + n < xs.length) sum += values[row + xs[x + n]] - values[row + xs[x]];
     }
   }
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let sum = 0;
-      for (let k = -r; k <= r; k++) sum += across[reflect(y + k, height) * width + x];
+  for (let x = 0; x < width; x++) {
+    let sum = 0;
+    for (let k = 0; k < n; k++) sum += across[ys[k] * width + x];
+    for (let y = 0; y < height; y++) {
       out[y * width + x] = sum / n;
+      if (y + n < ys.length) sum += across[ys[y + n] * width + x] - across[ys[y] * width + x];
     }
   }
   return out;
@@ -254,10 +265,12 @@ export class BrowserSegmenter {
     }
   }
 
-  // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box.
-  async run(source, width, height, fit = false) {
+  // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box. With
+  // `exact` false (live video) the browser's own scaling shrinks the frame, several times faster than OpenCV's
+  // area average written out, which photos keep so that their masks match Python's.
+  async run(source, width, height, fit = false, exact = true) {
     const box = letterbox(height, width, INPUT_SIZE, fit);
-    const { fitted, pixels } = this.fitted(source, width, height, box);
+    const { fitted, pixels } = exact ? this.fitted(source, width, height, box) : this.scaled(source, box);
     this.lap("read and shrink");
     const plane = box.inputWidth * box.inputHeight;
     const data = new Float32Array(3 * plane);
@@ -295,6 +308,18 @@ export class BrowserSegmenter {
     const pixels = context.getImageData(0, 0, drawn.width, drawn.height).data;
     if (!shrinking) return { fitted: pixels, pixels: null };
     return { fitted: shrink(pixels, width, height, box.fittedWidth, box.fittedHeight), pixels };
+  }
+
+  // The source drawn at the box's fitted size by the browser (high-quality smoothing), RGBA.
+  scaled(source, box) {
+    const drawn = this.input;
+    drawn.width = box.fittedWidth;
+    drawn.height = box.fittedHeight;
+    const context = drawn.getContext("2d", { willReadFrequently: true });
+    context.imageSmoothingEnabled = true;
+    context.imageSmoothingQuality = "high";
+    context.drawImage(source, 0, 0, drawn.width, drawn.height);
+    return { fitted: context.getImageData(0, 0, drawn.width, drawn.height).data, pixels: null };
   }
 
   // The probability inside the letterbox, as a fitted-size canvas whose alpha is the probability (0..255).
@@ -342,13 +367,16 @@ export class BrowserSegmenter {
       inside.set(probability.subarray((y + box.top) * box.inputWidth + box.left,
                                       (y + box.top) * box.inputWidth + box.left + w), y * w);
     }
-    const guide = Float32Array.from(greyOf(fitted, w * h), (v) => v / 255);
+    const grey = greyOf(fitted, w * h);
+    const guide = new Float32Array(w * h);
+    for (let i = 0; i < guide.length; i++) guide[i] = grey[i] / 255;
     const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
     const across = linearTaps(w, width), down = linearTaps(h, height);
     const full = canvas(width, height);
     const context = full.getContext("2d");
     const image = context.createImageData(width, height);
     const out = image.data;
+    out.fill(255); // white; the loop writes the alpha
     const rowA = new Float32Array(w), rowB = new Float32Array(w); // a and b interpolated down to this output row
     for (let y = 0; y < height; y++) {
       const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
@@ -360,7 +388,6 @@ export class BrowserSegmenter {
         const left = across.low[x], right = across.high[x], fx = across.frac[x];
         const grey = (4899 * pixels[at] + 9617 * pixels[at + 1] + 1868 * pixels[at + 2] + 8192) >> 14;
         const q = (1 - fx) * rowB[left] + fx * rowB[right] + ((1 - fx) * rowA[left] + fx * rowA[right]) * grey;
-        out[at] = out[at + 1] = out[at + 2] = 255;
         out[at + 3] = 255 * q; // a clamped array: clipped to 0..255 and rounded half to even, as numpy rounds
       }
     }
@@ -414,7 +441,7 @@ export class LiveMasks {
 
   async mask(source, width, height) {
     if (this.sceneCut(source)) this.previous = null;
-    const result = await this.segmenter.run(source, width, height, this.fit);
+    const result = await this.segmenter.run(source, width, height, this.fit, false);
     const { probability } = result;
     let smoothed = probability;
     if (this.previous && this.previous.length === probability.length && this.strength > 0) {
