@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One training cycle inside a fixed wall-clock budget, for a borrowed GPU machine that the portable dataset copy
+# One training cycle inside a fixed wall-clock budget, for a rented GPU machine that the portable dataset copy
 # (tools/portable_dataset.py; DATA names its folder, default data_portable/) travels to. The device counts a folder
 # by its disk blocks, which many small files inflate: carry it as one .tgz and unpack it there first. The warm-up
 # epochs' learning rate does not depend on the total, so 2 epochs are run and timed first; the run then resumes with

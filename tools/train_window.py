@@ -1,4 +1,4 @@
-"""Train in a short window on a borrowed machine (a GPU node, say) and bring everything back, then go on next time.
+"""Train in a short window on a rented machine (a GPU node, say) and bring everything back, then go on next time.
 
     # here: the config's data and split as one archive that travels (at most 64 MiB)
     python tools/train_window.py pack --config configs/imagenet.toml --out data_pack/eg1800.tgz
