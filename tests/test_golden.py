@@ -43,6 +43,12 @@ def test_segment_writes_the_golden_mask(tmp_path):
     assert_golden(cv2.imread(str(tmp_path / "astronaut.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255)
 
 
+def test_segment_with_refine_off_writes_the_unrefined_golden_mask(tmp_path):
+    assert main(["segment", str(SAMPLE), "-o", str(tmp_path), "--no-progress", "--refine", "off"]) == 0
+    mask = cv2.imread(str(tmp_path / "astronaut.png"), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
+    assert_golden(mask, GOLDEN_UNREFINED)
+
+
 def test_the_mask_does_not_depend_on_the_other_formats_asked_for(tmp_path):
     assert main(["segment", str(SAMPLE), "-o", str(tmp_path / "one"), "--no-progress"]) == 0
     assert main(["segment", str(SAMPLE), "-o", str(tmp_path / "all"), "--no-progress", "-f", "mask,cutout,blur"]) == 0
