@@ -109,7 +109,8 @@ def score(segmenter: Segmenter, model: PortraitNet, stems: list[str], pairs: Ite
             })
             if index % figure_every == 0 and len(scores.figure) < figure_rows:
                 scores.figure.append({"image": letterbox_image(image, size)[0], "pred_mask": pred.probability,
-                                      "true_mask": true_square.astype(np.float32), "pred_edge": predicted_edge(model, image, size),
+                                      "true_mask": true_square.astype(np.float32),
+                                      "pred_edge": predicted_edge(model, image, size),
                                       "true_edge": edge_from_mask(true_square).astype(np.float32)})
                 scores.figure_stems.append(stem)
             index += 1

@@ -3,7 +3,8 @@
 A fast guided filter (He and Sun, 2015): at the network's resolution, fit the probability locally as a linear
 function of the photo's grey level (a * grey + b in every window of the given radius), then upsample the
 coefficients and apply them to the photo at full size. Where the photo has an edge (hair against sky, a collar
-against a wall) the mask's edge moves onto it; where the photo is flat the mask is the plain upsampled one.
+against a wall) the mask's edge moves onto it; where the photo is flat the mask's edge stays where the network
+put it.
 The coefficients are computed on the fitted part of the letterboxed input only, never on the grey padding.
 """
 
