@@ -97,3 +97,15 @@ def test_web_format_writes_a_page_that_runs_the_model(tmp_path, monkeypatch, cap
     # the graph as the page runs it: the shipped graph with ONNX Runtime's hardware-independent optimisations applied
     written_graph = hashlib.sha256((tmp_path / "site" / "model.onnx").read_bytes()).hexdigest()
     assert written_graph == hashlib.sha256(site.browser_graph(Segmenter().onnx_path).read_bytes()).hexdigest()
+
+
+def test_the_browser_graph_is_made_where_the_cache_cannot_be_written(tmp_path, monkeypatch):
+    import onnx
+
+    from portraitnet.export import web as site
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(site, "cache_dir", lambda: blocked / "portraitnet")
+    graph = site.browser_graph(Segmenter().onnx_path)
+    assert graph.is_file() and blocked not in graph.parents
+    assert "Cast" not in {node.op_type for node in onnx.load(str(graph)).graph.node}

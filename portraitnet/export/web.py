@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -31,8 +32,13 @@ def browser_graph(model: Path) -> Path:
         return path
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    with atomic_path(path) as tmp:
-        options.optimized_model_filepath = str(tmp)
+    try:
+        with atomic_path(path) as tmp:
+            options.optimized_model_filepath = str(tmp)
+            ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    except OSError:  # a cache that cannot be written: this run's own copy
+        path = Path(tempfile.mkdtemp(prefix="portraitnet-")) / path.name
+        options.optimized_model_filepath = str(path)
         ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     return path
 
