@@ -15,7 +15,8 @@ import torch
 
 from portraitnet.training.checkpoint import load_checkpoint, load_model
 from portraitnet.training.config import TrainConfig
-from portraitnet.training.train import WeightEMA, build_datasets, compute_loss, read_log, train, training_split
+from portraitnet.training.train import (WeightEMA, build_datasets, compute_loss, read_log, recalibrate_batchnorm, train,
+                                        training_split)
 
 pytestmark = pytest.mark.slow
 
@@ -252,6 +253,29 @@ def test_the_weight_average_without_its_ramp_keeps_the_weights_it_started_from()
         ema = WeightEMA(start, 0.99, ramp=ramp)
         ema.update(moved)
         assert torch.allclose(ema.shadow["weight"], expected * start.weight + (1 - expected) * moved.weight)
+
+
+def test_fresh_batchnorm_statistics_describe_the_batches_they_were_taken_from():
+    """After recalibration the model in eval mode predicts as it does from the batch's own statistics, whatever
+    statistics it carried before."""
+    from portraitnet.model.network import PortraitNet
+    torch.manual_seed(0)
+    model = PortraitNet()
+    images = torch.rand(8, 3, 64, 64)
+    with torch.no_grad():
+        expected = model.train()(images).softmax(1)  # normalised by the batch's own statistics
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):  # statistics that describe nothing seen
+                module.running_mean.uniform_(-3, 3)
+                module.running_var.uniform_(0.1, 10)
+        stale = model.eval()(images).softmax(1)
+        config = TrainConfig(batch_size=4, bn_recalibration_samples=8, consistency_loss=False, single_view=True,
+                             channels_last=False)
+        recalibrate_batchnorm(model, [{"textured": images[:4]}, {"textured": images[4:]}, {"textured": images * 0}],
+                              config, torch.device("cpu"), None)
+        fresh = model.eval()(images).softmax(1)
+    assert (stale - expected).abs().mean() > 0.05
+    assert (fresh - expected).abs().mean() < 0.01
 
 
 def test_the_cross_entropy_aims_at_the_target_probability():

@@ -99,6 +99,9 @@ class TrainConfig:
     ema_decay: float = 0.0  # 0 = off; e.g. 0.999 keeps an exponential moving average of the weights
     ema_ramp: bool = True  # the average's decay ramps up from 0.18 over the first steps (a run from random
     # weights); off: the full decay from the first step, so a warm start's average keeps the weights it started from
+    bn_recalibration_samples: int = 1024  # with ema_decay: the average's BatchNorm statistics are recomputed on this
+    # many training samples before each validation (0 = the averaged statistics). Averaged statistics stop describing
+    # averaged weights once the weights move fast: docs/runs/long_imagenet/run.txt
     # machinery
     data_path: str = "numpy"  # "numpy": OpenCV augmentation per sample in the DataLoader; "tensor": the decoded
     # set as uint8 tensors on the device, augmented a batch at a time (portraitnet/training/tensor_augment.py)
@@ -186,6 +189,8 @@ class TrainConfig:
             raise ValueError("teacher_weight > 0 needs teacher_dir (the teachers' soft masks of the training images)")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.bn_recalibration_samples < 0:
+            raise ValueError(f"bn_recalibration_samples must be 0 or more, got {self.bn_recalibration_samples}")
 
     def train_size(self, epoch: int) -> int:
         """The square input size training uses in `epoch` (0-based)."""

@@ -7,6 +7,7 @@ nccl on CUDA); only rank 0 logs and saves.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -229,6 +230,29 @@ def compute_loss(model: nn.Module, batch: dict[str, torch.Tensor],
 
 # --- validation ---
 
+def recalibrate_batchnorm(model: nn.Module, loader: Any, config: TrainConfig, device: torch.device,
+                          dtype: torch.dtype | None) -> None:
+    """Recompute model's BatchNorm statistics on the first training batches of the epoch (augmented as trained).
+
+    The weight average carries averaged statistics, which stop matching the averaged weights once the weights move
+    fast: the long run's held-out IoU fell epoch after epoch while its loss held, and came back with fresh statistics
+    (docs/runs/long_imagenet/run.txt)."""
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a plain mean over the batches
+    model.train()
+    with torch.no_grad():  # as torch.optim.swa_utils.update_bn, with autocast round the model alone
+        for batch in itertools.islice(loader, math.ceil(config.bn_recalibration_samples / config.batch_size)):
+            views = [batch["textured"]] if config.single_view else [batch["image"], batch["textured"]]
+            images = torch.cat(views).to(device)
+            with autocast(device, dtype):
+                model(images.contiguous(memory_format=torch.channels_last) if config.channels_last else images)
+    for layer, momentum in zip(layers, momenta):
+        layer.momentum = momentum
+
+
 @torch.no_grad()
 def predict_masks(model: nn.Module, loader: DataLoader, device: torch.device, dtype: torch.dtype | None,
                   channels_last: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -445,6 +469,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True,
         train_seconds = time.perf_counter() - started
 
         eval_model.load_state_dict(ema.shadow if ema is not None else model.state_dict())
+        if ema is not None and config.bn_recalibration_samples:
+            recalibrate_batchnorm(eval_model, loader, config, device, dtype)
         scores = {f"val_iou_{name}": validation_iou(eval_model, dataset, config, device, dtype, ddp)
                   for name, dataset in val_sets.items()}
         # The score that picks the best epoch: EG1800 validation alone, or with the pools' held-out parts.
