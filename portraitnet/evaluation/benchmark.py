@@ -32,11 +32,10 @@ def timings_ms(run: Callable[[], Any], repeats: int, warmup: int = 10) -> dict[s
     return {"median_ms": float(np.median(samples)), "p90_ms": float(np.percentile(samples, 90))}
 
 
-def model_latency(weights: Path | None, threads: int, repeats: int,
-                  int8_calibration: list[Path] | None = None, device: str = "cpu") -> dict[str, dict[str, float]]:
-    """Batch-1 latency of the network alone (normalised input in, probability out) per backend; with calibration
-    photos, also the int8 model quantised from the same weights. On a GPU (device 'cuda'), ONNX Runtime is timed
-    there first, then on the CPU as ever."""
+def model_latency(weights: Path | None, threads: int, repeats: int, int8_model: Path | None = None,
+                  device: str = "cpu") -> dict[str, dict[str, float]]:
+    """Batch-1 latency of the network alone (normalised input in, probability out) per backend, and of the int8
+    model where one is given. On a GPU (device 'cuda'), ONNX Runtime is timed there first, then on the CPU as ever."""
     results = {}
     if device == "cuda":
         segmenter = Segmenter(weights, backend="onnx", threads=threads, device="cuda")
@@ -46,16 +45,14 @@ def model_latency(weights: Path | None, threads: int, repeats: int,
     # ONNX Runtime first: right after torch, torch's idle OpenMP threads still spin and slow it down
     backends = ["onnx"] + (["openvino"] if module_available("openvino") else []) + \
         ([] if is_onnx_file or not module_available("torch") else ["torch"])
-    with tempfile.TemporaryDirectory() as tmp:
-        for backend in backends:
-            segmenter = Segmenter(weights, backend=backend, threads=threads, device="cpu")
-            results[f"{backend} ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
-            if backend == "onnx" and int8_calibration:
-                int8 = quantize_int8(segmenter.onnx_path, Path(tmp) / "int8.onnx", int8_calibration,
-                                     segmenter.input_size)
-                del segmenter  # one ONNX Runtime session at a time: two spin against each other on few cores
-                quantised = Segmenter(int8, threads=threads)
-                results[f"onnx int8 ({quantised.input_size}px)"] = time_segmenter(quantised, repeats)
+    for backend in backends:
+        segmenter = Segmenter(weights, backend=backend, threads=threads, device="cpu")
+        results[f"{backend} ({segmenter.input_size}px)"] = time_segmenter(segmenter, repeats)
+        del segmenter  # one session at a time: two spin against each other on few cores
+        if backend == "onnx" and int8_model is not None:
+            quantised = Segmenter(int8_model, threads=threads)
+            results[f"onnx int8 ({quantised.input_size}px)"] = time_segmenter(quantised, repeats)
+            del quantised
     return results
 
 
@@ -104,16 +101,21 @@ def end_to_end_photos(folder: Path | None, sample: Path | None) -> dict[str, np.
 
 
 def end_to_end(weights: Path | None, threads: int, photos: dict[str, np.ndarray], mediapipe_python: str | None,
-               rounds: int = 10, repeats: int = 20) -> dict[str, dict[str, float]]:
+               rounds: int = 10, repeats: int = 20, int8_model: Path | None = None) -> dict[str, dict[str, float]]:
     """Median ms per photo from a decoded RGB array to the full-size probability: ours as users run it (fitted
-    input, refined), ours without the refinement, ours on OpenVINO where it is installed, and MediaPipe's `process`
-    (its general model), in interleaved rounds."""
+    input, refined), ours without the refinement, ours on OpenVINO where it is installed, the int8 model where one
+    is given (on each backend), and MediaPipe's `process` (its general model), in interleaved rounds."""
     from .mediapipe_runner import MediaPipeTimer
     images = list(photos.values())
     ours = {"portraitnet": Segmenter(weights, threads=threads),
             "portraitnet, --refine off": Segmenter(weights, threads=threads, refine=False)}
+    if int8_model is not None:
+        ours["portraitnet, int8 model"] = Segmenter(int8_model, threads=threads)
     if module_available("openvino"):
         ours["portraitnet, --backend openvino"] = Segmenter(weights, backend="openvino", threads=threads)
+        if int8_model is not None:
+            ours["portraitnet, int8 model, --backend openvino"] = Segmenter(int8_model, backend="openvino",
+                                                                           threads=threads)
     timer = MediaPipeTimer(mediapipe_python, images) if mediapipe_python else None
     samples: dict[str, list[list[float]]] = {name: [[] for _ in images] for name in [*ours, "mediapipe"]}
     try:
@@ -209,15 +211,21 @@ def run_benchmark(weights: Path | None = None, threads: int | None = None, repea
         raise ValueError(f"{sample}: no such file")
     if int8 and folder is None:
         raise ValueError("int8 timing needs --folder: its photos calibrate the quantisation")
-    calibration = calibration_photos(folder) if int8 and folder is not None else None
     taken = Segmenter(weights, backend="onnx", device=device).device if device != "cpu" else "cpu"
-    report: dict[str, Any] = {"threads": threads, "device": taken,
-                              "latency": model_latency(weights, threads, repeats, calibration, taken)}
-    python = find_mediapipe_python(mediapipe_python)
-    if python is not None:
-        report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
-    report["end_to_end"] = end_to_end(weights, threads, end_to_end_photos(folder, sample), python,
-                                      repeats=max(1, repeats // 10))
+    with tempfile.TemporaryDirectory() as tmp:
+        int8_model = None
+        if int8 and folder is not None:
+            segmenter = Segmenter(weights, backend="onnx", threads=threads)
+            int8_model = quantize_int8(segmenter.onnx_path, Path(tmp) / "int8.onnx", calibration_photos(folder),
+                                       segmenter.input_size)
+            del segmenter
+        report: dict[str, Any] = {"threads": threads, "device": taken,
+                                  "latency": model_latency(weights, threads, repeats, int8_model, taken)}
+        python = find_mediapipe_python(mediapipe_python)
+        if python is not None:
+            report["latency"]["mediapipe selfie (256px)"] = mediapipe_latency(python, repeats)
+        report["end_to_end"] = end_to_end(weights, threads, end_to_end_photos(folder, sample), python,
+                                          repeats=max(1, repeats // 10), int8_model=int8_model)
     if busy:
         report["busy"] = spinning_latency(weights, threads, repeats)
         if python is not None:
