@@ -10,3 +10,11 @@ def test_curves_of_a_lineage_whose_runs_logged_different_loss_terms(tmp_path):
                {"epoch": 3, "loss": 0.19, "ce": 0.08, "iou": 0.2, "val_iou": 0.88, "cycle": 2}]
     plot_curves(records, tmp_path / "curves.png")
     assert matplotlib.image.imread(tmp_path / "curves.png").shape[:2] == (400, 1100)
+
+
+def test_curves_of_a_run_with_held_out_sets_are_drawn_against_samples_seen(tmp_path):
+    """A run scoring several held-out sets gets a third panel; samples seen are the x axis when every record says."""
+    records = [{"epoch": e, "loss": 0.3 / e, "val_iou": 0.8 + e / 100, "val_iou_main": 0.9, "val_iou_lsp_people": 0.7,
+                "samples_seen": 9321 * e, "fresh_bn_statistics": e > 2} for e in range(1, 5)]
+    plot_curves(records, tmp_path / "curves.png")
+    assert matplotlib.image.imread(tmp_path / "curves.png").shape[:2] == (400, 1650)

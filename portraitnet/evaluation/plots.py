@@ -15,34 +15,53 @@ LOSS_TERMS = ("loss", "ce", "ce_textured", "edge", "consistency", "iou")
 
 
 def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
-    """Loss terms (log scale) and validation IoU per epoch, side by side; dashed lines where a record's "cycle"
-    changes (a run warm-started from the previous one's model)."""
+    """Loss terms (log scale) and the validation (selection) score, and where a run scores several held-out sets
+    each set's IoU, side by side; against samples seen where the records say (a single run), else per epoch. Dashed
+    lines where a record's "cycle" changes (a run warm-started from the previous one's model), dotted where
+    validation starts recomputing the average's BatchNorm statistics (scores jump there: docs/training.md)."""
     if not records:
         return
-    epochs = [r["epoch"] for r in records]
-    fig, (ax_loss, ax_iou) = plt.subplots(1, 2, figsize=(11, 4))
+    seen = [r.get("samples_seen") for r in records]
+    by_samples = None not in seen and all(a < b for a, b in zip(seen, seen[1:]))
+    xs = [x / 1000 for x in seen] if by_samples else [r["epoch"] for r in records]
+    x_label = "samples seen (thousands)" if by_samples else "epoch"
+    terms = sorted({k for r in records for k in r if k.startswith("val_iou_")})
+    fig, axes = plt.subplots(1, 3 if terms else 2, figsize=(16.5 if terms else 11, 4))
+    ax_loss, ax_iou = axes[0], axes[1]
     for term in LOSS_TERMS:  # a term a run had off (or a lineage's earlier runs lacked) leaves a gap
         if any(term in r for r in records):
-            ax_loss.plot(epochs, [r.get(term, np.nan) for r in records], label=term)
+            ax_loss.plot(xs, [r.get(term, np.nan) for r in records], label=term)
     ax_loss.set_yscale("log")
-    ax_loss.set_xlabel("epoch")
     ax_loss.set_title("training loss terms")
     ax_loss.legend()
     ious = [100 * r["val_iou"] for r in records]
-    ax_iou.plot(epochs, ious, label="validation IoU")
+    ax_iou.plot(xs, ious, label="validation IoU")
     if len(ious) >= 20:  # the late epochs are what matters: let the first ones leave the plot
         ax_iou.set_ylim(max(0.0, float(np.percentile(ious, 10)) - 1), max(ious) + 0.5)
-    ax_iou.set_xlabel("epoch")
     ax_iou.set_ylabel("foreground IoU (%)")
-    ax_iou.set_title(f"best {max(ious):.2f}")
-    ax_iou.grid(alpha=0.3)
-    restarts = [b["epoch"] - 0.5 for a, b in zip(records, records[1:]) if a.get("cycle") != b.get("cycle")]
-    for i, x in enumerate(restarts):  # a warm start from an earlier run's model: the schedule starts again
-        for ax in (ax_loss, ax_iou):
-            ax.axvline(x, color="grey", linestyle="--", linewidth=1, label="warm restart" if i == 0 else None)
-    if restarts:
-        ax_loss.legend()
-        ax_iou.legend()
+    ax_iou.set_title(f"{'selection score' if terms else 'validation IoU'}: best {max(ious):.2f}")
+    if terms:
+        for term in terms:
+            axes[2].plot(xs, [100 * r.get(term, np.nan) for r in records], label=term.removeprefix("val_iou_"))
+        axes[2].set_ylabel("foreground IoU (%)")
+        axes[2].set_title("each held-out set")
+        axes[2].legend(fontsize=8)
+    for ax in axes:
+        ax.set_xlabel(x_label)
+        ax.grid(alpha=0.3)
+    pairs = list(enumerate(zip(records, records[1:]), start=1))
+    marks = [(i, "--", "warm restart") for i, (a, b) in pairs if a.get("cycle") != b.get("cycle")]
+    marks += [(i, ":", "fresh BatchNorm statistics from here") for i, (a, b) in pairs
+              if b.get("fresh_bn_statistics") and not a.get("fresh_bn_statistics")]
+    labelled = set()
+    for index, style, label in marks:  # halfway between the two records
+        for ax in axes:
+            ax.axvline((xs[index - 1] + xs[index]) / 2, color="grey", linestyle=style, linewidth=1,
+                       label=None if label in labelled else label)
+        labelled.add(label)
+    if marks:
+        for ax in axes:
+            ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)

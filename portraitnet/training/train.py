@@ -487,6 +487,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True,
         if ddp.is_main:
             record = {"epoch": epochs_done, "lr": lr, **{k: v / steps for k, v in sums.items()},
                       **(scores if len(scores) > 1 else {}), "val_iou": val_iou, "best_val_iou": best_iou,
+                      "samples_seen": epochs_done * len(sampler) * ddp.world_size,  # every epoch: the whole set
+                      "fresh_bn_statistics": ema is not None and config.bn_recalibration_samples > 0,
                       "images_per_s": steps * per_rank_batch * ddp.world_size / train_seconds,
                       "seconds": seconds}
             if improved:
