@@ -3,9 +3,9 @@
     python tools/rescore.py --config configs/imagenet_pools.toml runs/long_imagenet/last.pt runs/long_imagenet/best.pt
 
 Each checkpoint's weights (the average where a run keeps one) are scored as stored, then after
-recalibrate_batchnorm on the recipe's bn_recalibration_samples training samples, augmented as training draws them at
-the checkpoint's epoch. Prints each validation set's IoU and the selection score. This is how the long run's fall
-from epoch 13 was traced to stale statistics (docs/runs/long_imagenet/run.txt).
+recalibrate_batchnorm on the recipe's bn_recalibration_samples training samples (a seeded shuffle, square batches,
+augmented as at the checkpoint's epoch). Prints each validation set's IoU and the selection score. This is how the
+long run's fall from epoch 13 was traced to stale statistics (docs/runs/long_imagenet/run.txt).
 """
 
 from __future__ import annotations
