@@ -293,3 +293,26 @@ def test_the_cli_gives_a_result_or_a_one_line_error(tmp_path, capsys, formats, t
     assert code in (0, 2) and "Traceback" not in error
     if code == 2:
         assert len([line for line in error.splitlines() if "error" in line]) == 1
+
+
+def test_a_benchmark_killed_outright_leaves_no_busy_neighbours_spinning():
+    """`benchmark --busy` spins processes beside the timing; a benchmark killed with SIGKILL (no cleanup runs)
+    must not leave them eating the machine."""
+    import subprocess
+    import time
+    script = ("import sys, time\nfrom portraitnet.evaluation.benchmark import busy_neighbours\n"
+              "with busy_neighbours(2):\n    print('spinning', flush=True)\n    time.sleep(60)\n")
+    benchmark = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert benchmark.stdout.readline().strip() == "spinning"
+
+    def spinners() -> int:
+        found = subprocess.run(["pgrep", "-f", f"getppid\\(\\) == {benchmark.pid}:"], capture_output=True, text=True)
+        return len(found.stdout.split())
+
+    assert spinners() == 2
+    benchmark.kill()
+    benchmark.wait()
+    deadline = time.monotonic() + 10
+    while spinners() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert spinners() == 0

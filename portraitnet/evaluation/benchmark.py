@@ -58,8 +58,10 @@ def model_latency(weights: Path | None, threads: int, repeats: int, int8_model: 
 
 @contextlib.contextmanager
 def busy_neighbours(count: int) -> Iterator[None]:
-    """`count` CPU-bound processes running beside the timing, as other programs do beside a video call."""
-    neighbours = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    """`count` CPU-bound processes running beside the timing, as other programs do beside a video call. Each spins
+    only while its parent lives, so that a benchmark killed outright leaves none behind."""
+    spin = f"import os\nwhile os.getppid() == {os.getpid()}: pass"
+    neighbours = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(count)]
     try:
         time.sleep(0.5)
         yield
