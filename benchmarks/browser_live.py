@@ -68,6 +68,16 @@ class IsolatedHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def unpack_npm(spec: str, work: Path, destination: Path) -> None:
+    """An npm package's files (its tarball's package/ folder) into destination, by way of the folder work."""
+    subprocess.run(["npm", "pack", spec, "--silent"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+    tarball = next(work.glob("*.tgz"))
+    with tarfile.open(tarball) as archive:
+        archive.extractall(work, filter="data")
+    tarball.unlink()
+    shutil.move(work / "package", destination)
+
+
 def mediapipe_model(python: str) -> Path:
     folder = subprocess.run([python, "-c", "import mediapipe, os; print(os.path.dirname(mediapipe.__file__))"],
                             capture_output=True, text=True, check=True).stdout.strip()
@@ -138,10 +148,7 @@ def mediapipe(browser, tmp: Path, python: str, seconds: float) -> tuple[float, i
     """MediaPipe's web segmenter on the same camera: frames/s over `seconds`, and its mask's size."""
     site = tmp / "site"
     site.mkdir()
-    subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
-    with tarfile.open(next(tmp.glob("*.tgz"))) as archive:
-        archive.extractall(tmp, filter="data")
-    shutil.copytree(tmp / "package", site / "tasks")
+    unpack_npm(PACKAGE, tmp, site / "tasks")
     shutil.copyfile(mediapipe_model(python), site / "model.tflite")
     (site / "index.html").write_text(PAGE)
     handler = functools.partial(IsolatedHandler, directory=str(site))

@@ -14,16 +14,14 @@ import argparse
 import functools
 import http.server
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_live import IsolatedHandler  # noqa: E402
+from browser_live import IsolatedHandler, unpack_npm  # noqa: E402
 from test_browser import CHROMIUM, free_port  # noqa: E402
 
 LITERT = ("@litertjs/core@2.5.3", "@litertjs/wasm-utils@2.5.3")
@@ -86,14 +84,7 @@ def main() -> None:
         site = Path(tmp) / "site"
         site.mkdir()
         for package, folder in zip(LITERT, ("core", "wasm-utils")):
-            subprocess.run(["npm", "pack", package, "--silent"], cwd=tmp, check=True, stdout=subprocess.DEVNULL)
-            tarball = next(Path(tmp).glob("*.tgz"))
-            with tarfile.open(tarball) as archive:
-                archive.extractall(site / folder, filter="data")
-            tarball.unlink()
-            (site / folder / "package").rename(site / f"{folder}.tmp")
-            shutil.rmtree(site / folder)
-            (site / f"{folder}.tmp").rename(site / folder)
+            unpack_npm(package, Path(tmp), site / folder)
         shutil.copytree(ORT, site / "ort")
         shutil.copyfile(browser_graph(shipped_model()), site / "model.onnx")
         export_tflite(load_model(shipped_weights())[0], site / "model.tflite", tuple(args.shape))
