@@ -3,7 +3,8 @@ selfie segmenter on the same camera, in one run.
 
     python benchmarks/browser_live.py [--mediapipe-python /opt/mediapipe-venv/bin/python] [--seconds 20]
 
-Ours: `portraitnet serve`'s page (the shipped model, in the browser on ONNX Runtime Web), live mode with blur, the
+Ours: `portraitnet serve`'s page (the shipped model, in the browser: on LiteRT.js in a worker where
+tools/fetch_web_runtime.py fetched it, else on ONNX Runtime Web), live mode with blur, the
 same browser flags and camera as `tests/test_browser.py` (a real moving person from davis_person where the shared
 data is present); it prints the page's own breakdown of a frame. The anchor: `@mediapipe/tasks-vision` from npm
 (packed into a temporary folder, never into the project) running the selfie segmentation model the `mediapipe`

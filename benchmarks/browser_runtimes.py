@@ -31,13 +31,13 @@ PAGE = """<!doctype html><meta charset="utf-8">
 <script type="module">
 window.addEventListener("error", (event) => { window.results = { error: String(event.message) }; });
 window.addEventListener("unhandledrejection", (event) => { window.results = { error: String(event.reason) }; });
-const [H, W, RUNS] = [%(height)d, %(width)d, %(runs)d];
+const [H, W, RUNS, THREADS] = [%(height)d, %(width)d, %(runs)d, %(threads)d];
 const median = (times) => times.slice(10).sort((x, y) => x - y)[(times.length - 10) >> 1];
 const data = new Float32Array(H * W * 3).map(() => Math.random());
 const results = {};
 const litert = await import("./core/dist/index.js");
 await litert.loadLiteRt("./core/wasm/", { threads: true });
-const model = await litert.loadAndCompile("./model.tflite", { accelerator: "wasm", cpuOptions: { numThreads: 2 } });
+const model = await litert.loadAndCompile("./model.tflite", { accelerator: "wasm", cpuOptions: { numThreads: THREADS } });
 let times = [];
 for (let i = 0; i < RUNS; i++) {
   const started = performance.now();
@@ -50,17 +50,19 @@ for (let i = 0; i < RUNS; i++) {
 }
 results.litert = median(times);
 const ort = await import("./ort/ort.min.mjs");
-ort.env.wasm.numThreads = 2;
+ort.env.wasm.numThreads = THREADS;
 ort.env.wasm.wasmPaths = new URL("./ort/", location.href).href;
-const session = await ort.InferenceSession.create("./model.onnx", { executionProviders: ["wasm"] });
-times = [];
-for (let i = 0; i < RUNS; i++) {
-  const started = performance.now();
-  const output = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", data, [1, 3, H, W]) });
-  output[session.outputNames[0]].data;
-  times.push(performance.now() - started);
+for (const graph of ["model", "int8"]) {
+  const session = await ort.InferenceSession.create(`./${graph}.onnx`, { executionProviders: ["wasm"] });
+  times = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    const output = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", data, [1, 3, H, W]) });
+    output[session.outputNames[0]].data;
+    times.push(performance.now() - started);
+  }
+  results[graph] = median(times);
 }
-results.ort = median(times);
 window.results = results;
 </script>
 """
@@ -70,12 +72,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", type=int, nargs=2, default=(192, 224), metavar=("HEIGHT", "WIDTH"))
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--calibration", type=Path, default=Path("../shared/data/eg1800/images"),
+                        help="a folder of portraits the int8 graph is calibrated on (as `export --int8`)")
     args = parser.parse_args()
     if CHROMIUM is None or shutil.which("npm") is None or not (ORT / "ort.min.mjs").is_file():
         sys.exit("needs Chromium, npm and ONNX Runtime Web (python tools/fetch_web_runtime.py)")
     from playwright.sync_api import sync_playwright
 
     from portraitnet.export.litert import export_tflite
+    from portraitnet.export.quantize import calibration_photos, quantize_int8
     from portraitnet.export.web import browser_graph
     from portraitnet.inference.segmenter import shipped_model, shipped_weights
     from portraitnet.training.checkpoint import load_model
@@ -87,9 +93,11 @@ def main() -> None:
             unpack_npm(package, Path(tmp), site / folder)
         shutil.copytree(ORT, site / "ort")
         shutil.copyfile(browser_graph(shipped_model()), site / "model.onnx")
+        quantize_int8(shipped_model(), site / "int8.onnx", calibration_photos(args.calibration), 224)
         export_tflite(load_model(shipped_weights())[0], site / "model.tflite", tuple(args.shape))
         height, width = args.shape
-        (site / "index.html").write_text(PAGE % {"height": height, "width": width, "runs": args.runs})
+        (site / "index.html").write_text(PAGE % {"height": height, "width": width, "runs": args.runs,
+                                                 "threads": args.threads})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()),
                                                  functools.partial(IsolatedHandler, directory=str(site)))
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -102,9 +110,10 @@ def main() -> None:
                 results = page.evaluate("window.results")
                 if "error" in results:
                     sys.exit(f"the page failed: {results['error']}")
-                print(f"Chromium {browser.version}, input {height} x {width}, WebAssembly, 2 threads, median ms of "
-                      f"{args.runs - 10} runs: LiteRT.js ({LITERT[0]}, XNNPACK) {results['litert']:.1f}, ONNX Runtime "
-                      f"Web ({(ORT / 'VERSION').read_text().strip()}) {results['ort']:.1f}")
+                print(f"Chromium {browser.version}, input {height} x {width}, WebAssembly, {args.threads} threads, "
+                      f"median ms of {args.runs - 10} runs: LiteRT.js ({LITERT[0]}, XNNPACK) {results['litert']:.1f}, "
+                      f"ONNX Runtime Web ({(ORT / 'VERSION').read_text().strip()}) {results['model']:.1f}, "
+                      f"the same with the int8 graph (`export --int8`) {results['int8']:.1f}")
                 browser.close()
         finally:
             server.shutdown()

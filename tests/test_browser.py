@@ -31,6 +31,9 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (Debian: apt-get install chromium)")]
 needs_runtime = pytest.mark.skipif(not web_runtime_installed(), reason="ONNX Runtime Web not fetched beside the page "
                                    "(python tools/fetch_web_runtime.py, needs npm)")
+needs_litert = pytest.mark.skipif(not web_runtime_installed("litert"), reason="LiteRT.js not fetched beside the page "
+                                  "(python tools/fetch_web_runtime.py, needs npm)")
+LIVE_SECONDS = 20  # the live mode's frame rate is the mean over this long
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
@@ -165,20 +168,52 @@ def test_the_page_segments_in_the_browser_as_python_does(browser, server_url, sa
 
 @needs_runtime
 def test_live_webcam_in_the_browser_reports_its_frame_rate(browser, server_url):
+    """Prints the frame rate sustained over LIVE_SECONDS (a figure, not a limit: this machine's speed varies)."""
     page, requests = open_page(browser, server_url)
     page.click("#tab-live")
     page.click("#start")
     page.wait_for_function("parseFloat(document.getElementById('fps').dataset.average) > 0", timeout=60_000)
     page.wait_for_function("(document.getElementById('live-info').dataset.profile || '').length > 0", timeout=60_000)
-    time.sleep(2)  # a few frames more, for the average
+    time.sleep(LIVE_SECONDS)
     fps = float(page.get_attribute("#fps", "data-average"))
     size = page.eval_on_selector("#processed-canvas", "c => [c.width, c.height]")
     info = page.text_content("#live-info")
-    print(f"in-browser live webcam (640x480, blur): {fps:.1f} frames/s; {info}")
+    print(f"in-browser live webcam (640x480, blur): {fps:.1f} frames/s over {LIVE_SECONDS} s; {info}")
     assert size == [640, 480] and fps > 0
     assert "WebAssembly" in info and "input 224 x 192" in info and "model" in info
+    runtime = "LiteRT.js (XNNPACK) in a worker" if web_runtime_installed("litert") else "ONNX Runtime Web"
+    assert info.startswith(runtime)
     page.click("#stop")
     assert not any("/ws/" in url or "/api/segment" in url for url in requests)
+    page.context.close()
+
+
+@needs_runtime
+@needs_litert
+@pytest.mark.parametrize("frame_size", [(640, 480), (1280, 720)], ids=["4:3", "16:9"])
+def test_live_frames_on_litert_match_onnx_runtime_web(browser, server_url, frame_size):
+    """A webcam frame's input through the live runtime (LiteRT.js in its worker, the shipped .tflite of the frame's
+    fitted shape) and through ONNX Runtime Web (the graph photos run on): the same probabilities."""
+    page, _ = open_page(browser, server_url)
+    width, height = frame_size
+    result = page.evaluate("""async ([data, width, height]) => {
+        const { BrowserSegmenter, letterbox, normalised } = await import("./segment.js");
+        const segmenter = await BrowserSegmenter.create("model.onnx");
+        const box = letterbox(height, width, 224, true);
+        const rgb = Uint8ClampedArray.from(atob(data), c => c.charCodeAt(0));
+        const fitted = new Uint8ClampedArray(4 * box.fittedWidth * box.fittedHeight);
+        for (let i = 0; i < fitted.length; i++) fitted[i] = i % 4 === 3 ? 255 : rgb[3 * (i >> 2) + i % 4];
+        const live = await segmenter.liveRunner(box);
+        const a = await live.run(normalised(fitted, box, live.layout), box.inputHeight, box.inputWidth);
+        const b = await segmenter.photos.run(normalised(fitted, box, "nchw"), box.inputHeight, box.inputWidth);
+        return { live: live.describe(), shape: [box.inputHeight, box.inputWidth], a: Array.from(a), b: Array.from(b) };
+    }""", [base64.b64encode(cv2.resize(load_rgb(SAMPLES[0]), (224, round(224 * height / width)),
+                                       interpolation=cv2.INTER_AREA).tobytes()).decode(), width, height])
+    live, onnx = np.array(result["a"]), np.array(result["b"])
+    print(f"{width}x{height}, input {result['shape']}: {result['live']} against ONNX Runtime Web: max |difference| "
+          f"{np.abs(live - onnx).max():.2e}")
+    assert result["live"].startswith("LiteRT.js") and live.shape == onnx.shape == (np.prod(result["shape"]),)
+    assert np.abs(live - onnx).max() < 1e-3
     page.context.close()
 
 
@@ -197,6 +232,7 @@ def test_live_webcam_on_the_server_receives_processed_frames(browser, server_url
 @needs_runtime
 def test_the_page_works_as_static_files_with_no_python_server(browser, tmp_path):
     site = write_site(tmp_path / "site", Segmenter().onnx_path)
+    assert (site / "live-192x224.tflite").is_file() and (site / "live-128x224.tflite").is_file()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)

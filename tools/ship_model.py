@@ -6,6 +6,7 @@ Writes portraitnet/weights/portraitnet.pt (the best validation epoch's weights, 
 split, so that `portraitnet evaluate portraitnet/weights/portraitnet.pt --split val` works), its ONNX graph
 portraitnet/weights/portraitnet.onnx (what the package segments with, no torch needed), the golden mask of the
 sample photo that tests/test_golden.py holds the package to,
+the live mode's .tflite files for the web page (with the tflite extra; `--live-models-only` makes just those),
 portraitnet/weights/model.json (recipe, epochs, wall-clock hours, validation and, when given, test metrics), and the
 training log and curve of the whole lineage to docs/training_log.jsonl and docs/curves.png. A run warm-started from
 the shipped model (`init_from = "portraitnet/weights/portraitnet.pt"`), or from a cycle's model file kept beside its
@@ -16,6 +17,7 @@ and model.json nests the earlier records under "warm_start".
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from portraitnet.inference.segmenter import Segmenter
 from portraitnet.training.checkpoint import load_checkpoint, load_model, model_payload, save_atomic
 from portraitnet.training.config import TrainConfig
 from portraitnet.export.onnx_graph import export_onnx
+from portraitnet.export.web import LIVE_RECORD, LIVE_SHAPES, live_model_name
 from portraitnet.training.train import read_log, training_split
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,6 +49,32 @@ def ship_onnx_and_golden_mask() -> None:
     for refine, path in ((True, GOLDEN), (False, GOLDEN_UNREFINED)):
         probability = Segmenter(WEIGHTS / "portraitnet.onnx", refine=refine).predict(SAMPLE)
         write_bytes_atomic(path, encode((probability * 255).round().astype("uint8"), ".png"))
+
+
+def ship_live_models() -> None:
+    """The shipped checkpoint as .tflite files for the page's live shapes (LiteRT.js runs webcam frames about twice
+    as fast as ONNX Runtime Web), and live.json, which ties them to the ONNX graph they match. They need litert-torch
+    (the tflite extra). Without it the old record is removed, so the page runs live frames on ONNX Runtime Web rather
+    than on an older model."""
+    record = WEIGHTS / LIVE_RECORD
+    if importlib.util.find_spec("litert_torch") is None:
+        record.unlink(missing_ok=True)
+        print("no live models (litert-torch is not installed): run `python tools/ship_model.py --live-models-only` "
+              "where `pip install 'portraitnet[tflite]'` is, or the page runs webcam frames on ONNX Runtime Web")
+        return
+    from importlib.metadata import version
+
+    from portraitnet.export.litert import export_tflite
+    model, _ = load_model(WEIGHTS / "portraitnet.pt")
+    names = []
+    for shape in LIVE_SHAPES:
+        names.append(live_model_name(shape))
+        export_tflite(model, WEIGHTS / names[-1], shape)
+    made = {"made_from": "portraitnet.onnx", "sha256": file_sha256(WEIGHTS / "portraitnet.onnx"), "files": names,
+            "made_with": f"litert-torch {version('litert-torch')}",
+            "note": "input (1, H, W, 3) normalised RGB, output (1, H, W) person probability, float32"}
+    write_bytes_atomic(record, (json.dumps(made, indent=1) + "\n").encode())
+    print(f"live models: {', '.join(names)}")
 
 
 def warm_start_lineage(model: dict[str, Any]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
@@ -153,14 +182,21 @@ def restore_original_data(best: dict[str, Any], config_path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="a training run folder (best.pt, log.jsonl)")
+    parser.add_argument("run", type=Path, nargs="?", help="a training run folder (best.pt, log.jsonl)")
     parser.add_argument("--report", type=Path, help="an `evaluate` report.json of best.pt on the test split")
     parser.add_argument("--note", action="append", default=[],
                         help="a line for the record, such as a recipe change during the run (repeatable)")
     parser.add_argument("--data-config", type=Path,
                         help="the run trained on a tools/portable_dataset.py copy of this config's data: record the "
                              "original data (its split is checked to match the run's)")
+    parser.add_argument("--live-models-only", action="store_true",
+                        help="make only the live mode's .tflite files of the model shipped now")
     args = parser.parse_args()
+    if args.live_models_only:
+        ship_live_models()
+        return
+    if args.run is None:
+        parser.error("a run folder is needed (or --live-models-only)")
 
     best = load_checkpoint(args.run / "best.pt")
     if args.data_config:
@@ -179,6 +215,7 @@ def main() -> None:
     save_atomic(model_payload(best["model"], best["config"], half=True, epoch=best["epoch"],
                               metrics=best["metrics"], data=best["data"]), WEIGHTS / "portraitnet.pt")
     ship_onnx_and_golden_mask()
+    ship_live_models()
     write_bytes_atomic(WEIGHTS / "model.json", (json.dumps(record, indent=1) + "\n").encode())
     write_bytes_atomic(DOCS / "training_log.jsonl", "".join(json.dumps(r) + "\n" for r in lineage).encode())
     plot_curves(lineage, DOCS / "curves.png")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from ..export.web import browser_graph
+from ..export.web import browser_graph, live_models
 from ..inference import effects, route
 from ..inference.imageio import DEFAULT_MAX_PIXELS, ImageError, load_rgb
 from ..inference.route import FORMATS
@@ -302,6 +302,17 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
             return error(404, f"the server runs {segmenter.weights.name} on torch: no ONNX graph to send")
         graph = await asyncio.to_thread(browser_graph, segmenter.onnx_path)
         return FileResponse(graph, media_type="application/octet-stream")
+
+    live = live_models(segmenter.onnx_path)
+
+    @app.get("/live-{shape}.tflite", include_in_schema=False)
+    async def live_model(shape: str) -> Response:
+        """The same model as .tflite for the page's webcam frames of one input shape (LiteRT.js runs them), where
+        the package has one made from the graph above."""
+        path = live.get(f"live-{shape}.tflite")
+        if path is None:
+            return error(404, f"no live model for {shape} made from this server's model: frames run on model.onnx")
+        return FileResponse(path, media_type="application/octet-stream")
 
     @app.middleware("http")
     async def isolate(request: Request, call_next: Any) -> Response:

@@ -1,7 +1,8 @@
-// The page. In "this browser" the model runs here on ONNX Runtime Web (segment.js) and nothing is sent anywhere;
-// in "the server" photos are posted to /api/segment and webcam frames streamed over a WebSocket. Served by
-// `portraitnet serve`, or as static files (`portraitnet export --format web`): then only this browser is offered.
-import { FORMATS, render } from "./effects.js";
+// The page. In "this browser" the model runs here (segment.js: ONNX Runtime Web, LiteRT.js for webcam frames) and
+// nothing is sent anywhere; in "the server" photos are posted to /api/segment and webcam frames streamed over a
+// WebSocket. Served by `portraitnet serve`, or as static files (`portraitnet export --format web`): then only this
+// browser is offered.
+import { FORMATS, composite, render } from "./effects.js";
 import { BrowserSegmenter, LiveMasks, StageTimes } from "./segment.js";
 
 const $ = (id) => document.getElementById(id);
@@ -21,7 +22,7 @@ async function setUp() {
   $("engine").querySelector("option[value=server]").disabled = !serverAvailable;
   $("engine").value = browser ? "browser" : "server";
   $("engine-status").textContent = browser
-    ? `model loaded (${browser.provider === "webgpu" ? "WebGPU" : "WebAssembly"})`
+    ? `model loaded (${browser.backend()})`
     : serverAvailable ? "in-browser runtime not installed: the server segments (python tools/fetch_web_runtime.py)"
       : "no runtime and no server: nothing can segment here";
   document.body.dataset.ready = "true";
@@ -166,28 +167,36 @@ function streamToServer(video) {
   socket.onclose = () => { $("live-status").textContent = "Stopped"; };
 }
 
+// Frames in a pipeline of two: the network starts on frame n (in a worker where it runs on LiteRT.js), then the
+// page refines and draws frame n - 1 while it runs. Each frame is drawn with its own mask, one frame late.
 async function processInBrowser(video) {
   const live = new LiveMasks(browser, 0.5);
-  const frame = document.createElement("canvas");
+  const frames = [document.createElement("canvas"), document.createElement("canvas")]; // n and n - 1
   const target = $("processed-canvas");
   const times = new StageTimes();
   browser.times = times;
   $("live-status").textContent = "Processing in this browser";
-  while (running) {
+  let pending = null; // the frame the network is running on
+  for (let n = 0; running; n++) {
     if (video.readyState >= 2 && video.videoWidth) {
       times.start();
+      const frame = frames[n % 2];
       frame.width = video.videoWidth;
       frame.height = video.videoHeight;
       // one still, for the mask and the effect alike (its pixels are read back every frame)
       frame.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0);
       times.lap("capture");
-      const settings = effectSettings();
-      const mask = await live.mask(frame, frame.width, frame.height);
-      render(settings.format, frame, mask, target, { colour: settings.background });
-      times.lap("effect");
-      times.frames += 1;
-      countFrame();
-      showProfile(times);
+      const started = await live.start(frame);
+      if (pending) {
+        const { pixels, alpha } = await live.finish(pending);
+        const settings = effectSettings();
+        composite(pending.frame, pixels, alpha, target, { format: settings.format, colour: settings.background });
+        times.lap("effect");
+        times.frames += 1;
+        countFrame();
+        showProfile(times);
+      }
+      pending = started;
     }
     await new Promise((resolve) => setTimeout(resolve, 0));
   }

@@ -1,5 +1,6 @@
 // The four outputs drawn in the browser from a photo and its mask (a canvas whose alpha is the person
-// probability), as portraitnet/inference/effects.py draws them: grey mask, cut-out, blurred or replaced background.
+// probability), as portraitnet/inference/effects.py draws them: grey mask, cut-out, blurred or replaced background;
+// and the live mode's blurred or replaced background, drawn in one pass from the frame's pixels and opacities.
 "use strict";
 
 import { canvas } from "./segment.js";
@@ -8,9 +9,13 @@ export const FORMATS = ["mask", "cutout", "blur", "replace"];
 
 const scratch = {}; // canvases reused from frame to frame, by role
 
-// A canvas of this role, sized (and cleared) for this frame.
-function reused(role, width, height) {
-  const made = scratch[role] || (scratch[role] = canvas(width, height));
+// A canvas of this role, sized (and cleared) for this frame; `readBack` when its pixels will be read.
+function reused(role, width, height, readBack = false) {
+  let made = scratch[role];
+  if (!made) {
+    made = scratch[role] = canvas(width, height);
+    made.getContext("2d", { willReadFrequently: readBack }); // the first call fixes the context's kind
+  }
   if (made.width !== width || made.height !== height) {
     made.width = width;
     made.height = height;
@@ -34,8 +39,8 @@ function cutout(source, mask) {
 const BLUR_SHRINK = 4; // the blur runs on a copy this many times smaller: its sigma is many pixels anyway
 
 // The background: blurred with sigma = strength x the longer side, or one colour.
-function background(source, format, options, width, height) {
-  const out = reused("background", width, height);
+function background(source, format, options, width, height, readBack = false) {
+  const out = reused(readBack ? "background read" : "background", width, height, readBack);
   const context = out.getContext("2d");
   if (format === "replace") {
     context.fillStyle = options.colour || "#00b140";
@@ -69,5 +74,52 @@ export function render(format, source, mask, target, options = {}) {
     context.drawImage(background(source, format, options, target.width, target.height), 0, 0);
     context.drawImage(cutout(source, mask), 0, 0);
   }
+  return target;
+}
+
+// "#rrggbb" -> [r, g, b].
+function rgbOf(colour) {
+  return [1, 3, 5].map((at) => parseInt(colour.slice(at, at + 2), 16));
+}
+
+const frames = new WeakMap(); // target canvas -> the ImageData its frames are written into, reused
+
+// The live mode's effect: each pixel = background + opacity x (frame - background), the background blurred (as
+// `render` blurs it) or one colour (options.colour), written into `target` at once. pixels: the frame's RGBA;
+// alpha: the person's opacity per pixel (0..255).
+export function composite(frame, pixels, alpha, target, options) {
+  const { width, height } = frame;
+  if (target.width !== width || target.height !== height) {
+    target.width = width;
+    target.height = height;
+  }
+  const context = target.getContext("2d");
+  let image = frames.get(target);
+  if (!image || image.width !== width || image.height !== height) {
+    image = context.createImageData(width, height);
+    frames.set(target, image);
+  }
+  const out = image.data;
+  if (options.format === "replace") {
+    const [r, g, b] = rgbOf(options.colour || "#00b140");
+    for (let i = 0, at = 0; i < alpha.length; i++, at += 4) {
+      const a = alpha[i] / 255;
+      out[at] = r + a * (pixels[at] - r);
+      out[at + 1] = g + a * (pixels[at + 1] - g);
+      out[at + 2] = b + a * (pixels[at + 2] - b);
+      out[at + 3] = 255;
+    }
+  } else {
+    const back = background(frame, "blur", options, width, height, true).getContext("2d")
+      .getImageData(0, 0, width, height).data;
+    for (let i = 0, at = 0; i < alpha.length; i++, at += 4) {
+      const a = alpha[i] / 255;
+      out[at] = back[at] + a * (pixels[at] - back[at]);
+      out[at + 1] = back[at + 1] + a * (pixels[at + 1] - back[at + 1]);
+      out[at + 2] = back[at + 2] + a * (pixels[at + 2] - back[at + 2]);
+      out[at + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
   return target;
 }

@@ -1,7 +1,8 @@
-// The model in the browser, on ONNX Runtime Web: the route of portraitnet/inference (preprocess.py, route.py,
-// video.py) written again for the page, so that a photo gets the mask Python gives it. Letterbox (or fit: the
-// frame's own multiple-of-32 shape) -> normalise -> run -> map back, refined on the photo's edges (refine.py); for
-// live video, scene cuts and EMA smoothing.
+// The model in the browser: the route of portraitnet/inference (preprocess.py, route.py, video.py) written again
+// for the page, so that a photo gets the mask Python gives it. Letterbox (or fit: the frame's own multiple-of-32
+// shape) -> normalise -> run -> map back, refined on the photo's edges (refine.py); for live video, scene cuts, EMA
+// smoothing and the effect drawn in the same pass. Photos run on ONNX Runtime Web; webcam frames on LiteRT.js
+// (XNNPACK, about twice as fast here) where the page has a .tflite for the frame's shape, else on ONNX Runtime Web.
 "use strict";
 
 export const INPUT_SIZE = 224;
@@ -139,10 +140,20 @@ function reflectedIndices(n, r) {
   return indices;
 }
 
-// cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window, as running sums.
-function boxMean(values, width, height, r) {
-  const across = new Float32Array(values.length);
-  const out = new Float32Array(values.length);
+// Typed arrays reused from frame to frame, by role: a live frame's refinement would otherwise allocate a dozen a
+// frame, and the garbage collector's work on them cost more than the arithmetic (4.6 -> 2.4 ms for the
+// coefficients of a 640x480 frame, docs/results.md).
+const buffers = {};
+function buffer(role, length, type = Float32Array) {
+  if (!buffers[role] || buffers[role].length !== length) buffers[role] = new type(length);
+  return buffers[role];
+}
+
+// cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window, as running sums, into
+// the buffer of role `into`.
+function boxMean(values, width, height, r, into) {
+  const across = buffer("box across", values.length);
+  const out = buffer(into, values.length);
   const n = 2 * r + 1;
   const xs = reflectedIndices(width, r), ys = reflectedIndices(height, r);
   for (let y = 0; y < height; y++) {
@@ -165,27 +176,28 @@ function boxMean(values, width, height, r) {
   return out;
 }
 
-// refine.coefficients: probability ~ a * guide + b in every window, averaged over each pixel's windows.
+// refine.coefficients: probability ~ a * guide + b in every window, averaged over each pixel's windows (in reused
+// buffers: valid until the next call).
 function guidedCoefficients(probability, guide, width, height, r, eps) {
   const count = width * height;
-  const product = new Float32Array(count);
-  const square = new Float32Array(count);
+  const product = buffer("product", count);
+  const square = buffer("square", count);
   for (let i = 0; i < count; i++) {
     product[i] = guide[i] * probability[i];
     square[i] = guide[i] * guide[i];
   }
-  const meanGuide = boxMean(guide, width, height, r);
-  const meanP = boxMean(probability, width, height, r);
-  const meanProduct = boxMean(product, width, height, r);
-  const meanSquare = boxMean(square, width, height, r);
-  const a = new Float32Array(count);
-  const b = new Float32Array(count);
+  const meanGuide = boxMean(guide, width, height, r, "mean guide");
+  const meanP = boxMean(probability, width, height, r, "mean p");
+  const meanProduct = boxMean(product, width, height, r, "mean product");
+  const meanSquare = boxMean(square, width, height, r, "mean square");
+  const a = buffer("a", count);
+  const b = buffer("b", count);
   for (let i = 0; i < count; i++) {
     const variance = meanSquare[i] - meanGuide[i] * meanGuide[i];
     a[i] = (meanProduct[i] - meanGuide[i] * meanP[i]) / (variance + eps);
     b[i] = meanP[i] - a[i] * meanGuide[i];
   }
-  return { a: boxMean(a, width, height, r), b: boxMean(b, width, height, r) };
+  return { a: boxMean(a, width, height, r, "mean a"), b: boxMean(b, width, height, r, "mean b") };
 }
 
 // OpenCV's INTER_LINEAR sampling along one axis: pixel centres aligned, edges clamped.
@@ -205,6 +217,169 @@ function linearTaps(size, toSize) {
   return { low, high, frac };
 }
 
+// refine.refined: the probability inside the letterbox, fitted to the grey guide at the network's size, the
+// coefficients upsampled and applied to the photo's grey at full size: the person's opacity (0..255) per pixel, in
+// a buffer that the next call overwrites.
+export function refinedAlpha(probability, box, fitted, pixels, width, height) {
+  const w = box.fittedWidth, h = box.fittedHeight;
+  const inside = buffer("inside", w * h);
+  for (let y = 0; y < h; y++) {
+    inside.set(probability.subarray((y + box.top) * box.inputWidth + box.left,
+                                    (y + box.top) * box.inputWidth + box.left + w), y * w);
+  }
+  const grey = greyOf(fitted, w * h);
+  const guide = buffer("guide", w * h);
+  for (let i = 0; i < guide.length; i++) guide[i] = grey[i] / 255;
+  const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
+  const across = linearTaps(w, width), down = linearTaps(h, height);
+  const alpha = buffer("alpha", width * height, Uint8ClampedArray);
+  const rowA = buffer("row a", w), rowB = buffer("row b", w); // a and b interpolated down to this output row
+  for (let y = 0; y < height; y++) {
+    const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
+    for (let x = 0; x < w; x++) {
+      rowA[x] = ((1 - fy) * a[top + x] + fy * a[bottom + x]) / 255;
+      rowB[x] = (1 - fy) * b[top + x] + fy * b[bottom + x];
+    }
+    for (let x = 0, i = y * width; x < width; x++, i++) {
+      const left = across.low[x], right = across.high[x], fx = across.frac[x];
+      const at = 4 * i;
+      const grey = (4899 * pixels[at] + 9617 * pixels[at + 1] + 1868 * pixels[at + 2] + 8192) >> 14;
+      const q = (1 - fx) * rowB[left] + fx * rowB[right] + ((1 - fx) * rowA[left] + fx * rowA[right]) * grey;
+      alpha[i] = 255 * q; // a clamped array: clipped to 0..255 and rounded half to even, as numpy rounds
+    }
+  }
+  return alpha;
+}
+
+// An opacity per pixel as a white canvas whose alpha it is (what the effects draw with).
+function alphaCanvas(alpha, width, height) {
+  const full = canvas(width, height);
+  const context = full.getContext("2d");
+  const image = context.createImageData(width, height);
+  const out = image.data;
+  out.fill(255);
+  for (let i = 0; i < alpha.length; i++) out[4 * i + 3] = alpha[i];
+  context.putImageData(image, 0, 0);
+  return full;
+}
+
+// The normalised input the network takes, in the runtime's layout ("nchw" or "nhwc"): the fitted pixels (RGBA)
+// placed in the letterbox, the rest the padding grey.
+export function normalised(fitted, box, layout) {
+  const plane = box.inputWidth * box.inputHeight;
+  const data = new Float32Array(3 * plane);
+  const pad = MEAN.map((mean, c) => (PAD_VALUE - mean) / STD[c]);
+  // where channel c of pixel i goes: i * step + c * stride
+  const [step, stride] = layout === "nhwc" ? [3, 1] : [1, plane];
+  for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) data[i * step + c * stride] = pad[c];
+  for (let c = 0; c < 3; c++) {
+    const mean = MEAN[c], scale = 1 / STD[c];
+    for (let y = 0; y < box.fittedHeight; y++) {
+      let from = 4 * y * box.fittedWidth + c;
+      let to = ((y + box.top) * box.inputWidth + box.left) * step + c * stride;
+      for (let x = 0; x < box.fittedWidth; x++, from += 4, to += step) data[to] = (fitted[from] - mean) * scale;
+    }
+  }
+  return data;
+}
+
+// The threads a runtime may use: every core (up to 4) where the page is cross-origin isolated, as `portraitnet
+// serve` makes it (the runtimes' defaults are half of them), else one.
+function threads() {
+  return self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+}
+
+// The network on ONNX Runtime Web: input (1, 3, H, W), any multiple-of-32 shape.
+class OrtRunner {
+  constructor(ort, session, provider) {
+    this.ort = ort;
+    this.session = session;
+    this.provider = provider;
+    this.layout = "nchw";
+  }
+
+  describe() {
+    if (this.provider === "webgpu") return "ONNX Runtime Web, WebGPU";
+    const count = this.ort.env.wasm.numThreads;
+    return `ONNX Runtime Web, WebAssembly, ${count} thread${count === 1 ? "" : "s"}`;
+  }
+
+  async run(data, height, width) {
+    const image = new this.ort.Tensor("float32", data, [1, 3, height, width]);
+    const output = await this.session.run({ [this.session.inputNames[0]]: image });
+    return output[this.session.outputNames[0]].data;
+  }
+}
+
+// The network on LiteRT.js (XNNPACK in WebAssembly) in a worker (live-worker.js), so that the page's main thread
+// refines and draws one frame while the network runs on the next: input (1, H, W, 3), one fixed shape per .tflite.
+class LiteRtRunner {
+  constructor(worker, url, count) {
+    this.worker = worker;
+    this.url = url;
+    this.count = count;
+    this.layout = "nhwc";
+    this.ms = 0; // the last run's time in the worker
+  }
+
+  describe() {
+    return `LiteRT.js (XNNPACK) in a worker, WebAssembly, ${this.count} thread${this.count === 1 ? "" : "s"}`;
+  }
+
+  // The .tflite at modelUrl, compiled in the worker (one per page, started the first time); rejects where the
+  // page has no such file or the browser cannot run LiteRT.js. Its threads share the cores with the main thread's
+  // work on the frame before; on 2 cores two threads ran 29.5-31.2 frames/s, one 29.5 (docs/runs/browser/live.txt).
+  static async load(modelUrl) {
+    const url = new URL(modelUrl, document.baseURI).href;
+    const runner = new LiteRtRunner(LiveWorker.shared(), url, threads());
+    await runner.worker.call({ url, threads: runner.count });
+    return runner;
+  }
+
+  async run(data, height, width) {
+    const { probability, ms } = await this.worker.call(
+      { url: this.url, threads: this.count, input: data, height, width }, [data.buffer]);
+    this.ms = ms;
+    return probability;
+  }
+}
+
+// live-worker.js, answering each message by its id.
+class LiveWorker {
+  static shared() {
+    if (!LiveWorker.instance) LiveWorker.instance = new LiveWorker();
+    return LiveWorker.instance;
+  }
+
+  constructor() {
+    this.worker = new Worker(new URL("./live-worker.js", import.meta.url));
+    this.waiting = new Map(); // id -> [resolve, reject]
+    this.next = 0;
+    this.failed = null;
+    this.worker.onmessage = ({ data }) => {
+      const [resolve, reject] = this.waiting.get(data.id);
+      this.waiting.delete(data.id);
+      if (data.error) reject(new Error(data.error));
+      else resolve(data);
+    };
+    this.worker.onerror = (event) => { // the worker's module did not load (no ./litert/): every call fails
+      event.preventDefault();
+      this.failed = new Error(event.message || "the live worker did not start");
+      for (const [, reject] of this.waiting.values()) reject(this.failed);
+      this.waiting.clear();
+    };
+  }
+
+  call(message, transfer = []) {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, [resolve, reject]);
+      this.worker.postMessage({ id, ...message }, transfer);
+    });
+  }
+}
+
 // Milliseconds per stage of the live loop, summed over frames: where a frame's time goes (the page shows the
 // means, and the browser test prints them).
 export class StageTimes {
@@ -218,9 +393,11 @@ export class StageTimes {
 
   lap(stage) {
     const now = performance.now();
-    this.sums[stage] = (this.sums[stage] || 0) + now - this.last;
+    this.add(stage, now - this.last);
     this.last = now;
   }
+
+  add(stage, ms) { this.sums[stage] = (this.sums[stage] || 0) + ms; }
 
   means() {
     return Object.fromEntries(Object.entries(this.sums).map(([stage, sum]) => [stage, sum / Math.max(1, this.frames)]));
@@ -230,29 +407,26 @@ export class StageTimes {
 export class BrowserSegmenter {
   // ort: the ONNX Runtime Web module; session: an InferenceSession of the exported graph.
   constructor(ort, session, provider) {
-    this.ort = ort;
-    this.session = session;
+    this.photos = new OrtRunner(ort, session, provider);
     this.provider = provider;
+    this.live = {}; // input shape "HxW" -> a promise of its LiteRtRunner, or of null (frames of it run on ort)
     this.input = canvas(INPUT_SIZE, INPUT_SIZE);
     this.times = null; // a StageTimes, when the caller profiles
     this.lastBox = null;
+    this.lastRunner = this.photos;
   }
 
   lap(stage) { if (this.times) this.times.lap(stage); }
 
-  // What runs the model, in words: "WebGPU", or "WebAssembly, N threads".
-  backend() {
-    if (this.provider === "webgpu") return "WebGPU";
-    return `WebAssembly, ${this.ort.env.wasm.numThreads} thread${this.ort.env.wasm.numThreads === 1 ? "" : "s"}`;
-  }
+  // What ran the model last, in words: runtime, "WebGPU" or "WebAssembly, N threads".
+  backend() { return this.lastRunner.describe(); }
 
   // The runtime from ./ort/ (fetched by tools/fetch_web_runtime.py), WebGPU where the browser has it, else
   // WebAssembly (threads when the page is cross-origin isolated, as `portraitnet serve` makes it).
   static async create(modelUrl) {
     const ort = await import("./ort/ort.min.mjs");
     ort.env.wasm.wasmPaths = new URL("./ort/", import.meta.url).href;
-    // every core when the page may use threads (the runtime's default is half of them)
-    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    ort.env.wasm.numThreads = threads();
     ort.env.logLevel = "error";
     const model = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
     for (const provider of navigator.gpu ? ["webgpu", "wasm"] : ["wasm"]) {
@@ -265,29 +439,47 @@ export class BrowserSegmenter {
     }
   }
 
-  // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box. With
-  // `exact` false (live video) the browser's own scaling shrinks the frame, several times faster than OpenCV's
-  // area average written out, which photos keep so that their masks match Python's.
-  async run(source, width, height, fit = false, exact = true) {
+  // What runs a live frame of this box: LiteRT.js on the page's live-HxW.tflite, loaded the first time, where the
+  // page has one and ONNX Runtime Web is not on the GPU; else ONNX Runtime Web.
+  async liveRunner(box) {
+    if (this.provider === "webgpu") return this.photos;
+    const shape = `${box.inputHeight}x${box.inputWidth}`;
+    if (!(shape in this.live)) {
+      this.live[shape] = LiteRtRunner.load(`live-${shape}.tflite`).catch((problem) => {
+        console.warn(`live frames of ${shape} run on ONNX Runtime Web:`, problem);
+        return null;
+      });
+    }
+    return (await this.live[shape]) || this.photos;
+  }
+
+  // An image, bitmap, video or canvas (width x height) -> person probability on the letterbox, with its box.
+  async run(source, width, height, fit = false) {
+    const started = await this.start(source, width, height, fit, true);
+    return { ...started, probability: await this.result(started) };
+  }
+
+  // The network started on a source: its box, its pixels as read, and `probability`, a promise. With `exact` false
+  // (live video) the browser's own scaling shrinks the frame, several times faster than OpenCV's area average
+  // written out, which photos keep so that their masks match Python's, and the live runtime runs it.
+  async start(source, width, height, fit, exact) {
     const box = letterbox(height, width, INPUT_SIZE, fit);
+    const runner = exact ? this.photos : await this.liveRunner(box);
     const { fitted, pixels } = exact ? this.fitted(source, width, height, box) : this.scaled(source, box);
     this.lap("read and shrink");
-    const plane = box.inputWidth * box.inputHeight;
-    const data = new Float32Array(3 * plane);
-    for (let c = 0; c < 3; c++) data.fill((PAD_VALUE - MEAN[c]) / STD[c], c * plane, (c + 1) * plane);
-    for (let y = 0; y < box.fittedHeight; y++) {
-      for (let x = 0; x < box.fittedWidth; x++) {
-        const from = 4 * (y * box.fittedWidth + x);
-        const to = (y + box.top) * box.inputWidth + x + box.left;
-        for (let c = 0; c < 3; c++) data[c * plane + to] = (fitted[from + c] - MEAN[c]) / STD[c];
-      }
-    }
-    const image = new this.ort.Tensor("float32", data, [1, 3, box.inputHeight, box.inputWidth]);
+    const data = normalised(fitted, box, runner.layout);
     this.lap("normalise");
-    const output = await this.session.run({ [this.session.inputNames[0]]: image });
+    return { box, fitted, pixels, runner, probability: runner.run(data, box.inputHeight, box.inputWidth) };
+  }
+
+  // A started network's probability; the time the caller waited for it is the "model" stage.
+  async result({ box, runner, probability }) {
+    const done = await probability;
     this.lap("model");
+    if (this.times && runner.ms !== undefined) this.times.add("in the worker", runner.ms);
     this.lastBox = box;
-    return { probability: output[this.session.outputNames[0]].data, box, fitted, pixels };
+    this.lastRunner = runner;
+    return done;
   }
 
   // The source scaled to the box's fitted size, RGBA: shrunk as preprocess.resize_image shrinks (OpenCV's
@@ -358,49 +550,12 @@ export class BrowserSegmenter {
     return context.getImageData(0, 0, width, height).data;
   }
 
-  // refine.refined: the probability inside the letterbox, fitted to the grey guide at the network's size, the
-  // coefficients upsampled and applied to the photo's grey at full size; a canvas whose alpha is the result.
-  static refinedMask(probability, box, fitted, pixels, width, height) {
-    const w = box.fittedWidth, h = box.fittedHeight;
-    const inside = new Float32Array(w * h);
-    for (let y = 0; y < h; y++) {
-      inside.set(probability.subarray((y + box.top) * box.inputWidth + box.left,
-                                      (y + box.top) * box.inputWidth + box.left + w), y * w);
-    }
-    const grey = greyOf(fitted, w * h);
-    const guide = new Float32Array(w * h);
-    for (let i = 0; i < guide.length; i++) guide[i] = grey[i] / 255;
-    const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
-    const across = linearTaps(w, width), down = linearTaps(h, height);
-    const full = canvas(width, height);
-    const context = full.getContext("2d");
-    const image = context.createImageData(width, height);
-    const out = image.data;
-    out.fill(255); // white; the loop writes the alpha
-    const rowA = new Float32Array(w), rowB = new Float32Array(w); // a and b interpolated down to this output row
-    for (let y = 0; y < height; y++) {
-      const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
-      for (let x = 0; x < w; x++) {
-        rowA[x] = ((1 - fy) * a[top + x] + fy * a[bottom + x]) / 255;
-        rowB[x] = (1 - fy) * b[top + x] + fy * b[bottom + x];
-      }
-      for (let x = 0, at = 4 * y * width; x < width; x++, at += 4) {
-        const left = across.low[x], right = across.high[x], fx = across.frac[x];
-        const grey = (4899 * pixels[at] + 9617 * pixels[at + 1] + 1868 * pixels[at + 2] + 8192) >> 14;
-        const q = (1 - fx) * rowB[left] + fx * rowB[right] + ((1 - fx) * rowA[left] + fx * rowA[right]) * grey;
-        out[at + 3] = 255 * q; // a clamped array: clipped to 0..255 and rounded half to even, as numpy rounds
-      }
-    }
-    context.putImageData(image, 0, 0);
-    return full;
-  }
-
   // The probability at the source's size (`run`'s result with it): refined on its edges, or with refine false
   // upsampled as it is.
   maskOf({ probability, box, fitted, pixels }, source, width, height, refine) {
     const mask = refine
-      ? BrowserSegmenter.refinedMask(probability, box, fitted, pixels || this.pixels(source, width, height), width,
-                                     height)
+      ? alphaCanvas(refinedAlpha(probability, box, fitted, pixels || this.pixels(source, width, height), width,
+                                 height), width, height)
       : BrowserSegmenter.fullMask(BrowserSegmenter.fittedMask(probability, box), width, height);
     this.lap(refine ? "refine" : "upsample");
     return mask;
@@ -411,13 +566,13 @@ export class BrowserSegmenter {
   }
 }
 
-// video.py's FrameEffect probability: a new shot resets the smoothing, otherwise p = (1 - s) new + s previous.
+// A live webcam: video.py's FrameEffect (a new shot resets the smoothing, otherwise p = (1 - s) new + s previous),
+// refined on the frame's edges. The frame's pixels are read once, for the refinement and for the effect
+// (effects.js `composite`), which draws in one pass: no mask canvas, no cut-out.
 export class LiveMasks {
-  constructor(segmenter, strength = 0.5, fit = true, refine = true) {
+  constructor(segmenter, strength = 0.5) {
     this.segmenter = segmenter;
     this.strength = strength;
-    this.fit = fit;
-    this.refine = refine;
     this.previous = null;
     this.thumbnail = null;
     this.thumb = canvas(32, 18);
@@ -439,18 +594,28 @@ export class LiveMasks {
     return cut;
   }
 
-  async mask(source, width, height) {
-    if (this.sceneCut(source)) this.previous = null;
-    const result = await this.segmenter.run(source, width, height, this.fit, false);
-    const { probability } = result;
-    let smoothed = probability;
-    if (this.previous && this.previous.length === probability.length && this.strength > 0) {
-      smoothed = new Float32Array(probability.length);
-      for (let i = 0; i < probability.length; i++) {
-        smoothed[i] = (1 - this.strength) * probability[i] + this.strength * this.previous[i];
-      }
+  // The network started on a frame (a canvas): `finish` gives its result. Between the two the caller may finish
+  // the frame before, while the network (in a worker, on LiteRT.js) runs on this one.
+  async start(frame) {
+    const cut = this.sceneCut(frame);
+    return { frame, cut, ...await this.segmenter.start(frame, frame.width, frame.height, true, false) };
+  }
+
+  // A started frame's RGBA pixels and the person's opacity in each (0..255).
+  async finish(started) {
+    const { frame, cut, box, fitted } = started;
+    const { width, height } = frame;
+    let smoothed = await this.segmenter.result(started);
+    if (cut) this.previous = null;
+    if (this.previous && this.previous.length === smoothed.length && this.strength > 0) {
+      const fresh = smoothed;
+      smoothed = new Float32Array(fresh.length);
+      for (let i = 0; i < fresh.length; i++) smoothed[i] = (1 - this.strength) * fresh[i] + this.strength * this.previous[i];
     }
     this.previous = smoothed;
-    return this.segmenter.maskOf({ ...result, probability: smoothed }, source, width, height, this.refine);
+    const pixels = frame.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, width, height).data;
+    const alpha = refinedAlpha(smoothed, box, fitted, pixels, width, height);
+    this.segmenter.lap("refine");
+    return { pixels, alpha };
   }
 }
