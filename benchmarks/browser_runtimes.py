@@ -1,11 +1,13 @@
 """The network alone in headless Chromium: ONNX Runtime Web (the page's runtime and graph) against LiteRT.js
 (XNNPACK in WebAssembly, what MediaPipe's web segmenter runs on) on the same weights exported to .tflite.
 
-    python benchmarks/browser_runtimes.py [--shape 192 224] [--runs 60]    (needs the tflite extra, npm, Chromium)
+    python benchmarks/browser_runtimes.py [--shape 192 224] [--runs 60] [--threads 2]
+    (needs the tflite extra, npm, Chromium, and EG1800's photos to calibrate the int8 graph: --calibration)
 
-Both run on WebAssembly with 2 threads on the live mode's input shape (a 640x480 webcam frame, fitted: 192 x 224),
-in one page, one after the other; each prints the median ms of a run (input tensor in, probability out) after 10
-warm-up runs. `@litertjs/core` is packed from npm into a temporary folder, never into the project.
+All run on WebAssembly with 2 threads on the live mode's input shape (a 640x480 webcam frame, fitted: 192 x 224),
+in one page, one after the other: LiteRT.js, ONNX Runtime Web on the page's graph, and on the int8 graph `export
+--int8` makes. Each prints the median ms of a run (input tensor in, probability out) after 10 warm-up runs.
+`@litertjs/core` is packed from npm into a temporary folder, never into the project.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ def main() -> None:
                 results = page.evaluate("window.results")
                 if "error" in results:
                     sys.exit(f"the page failed: {results['error']}")
-                print(f"Chromium {browser.version}, input {height} x {width}, WebAssembly, {args.threads} threads, "
+                print(f"Chromium {browser.version}, input {height} x {width}, WebAssembly, {args.threads} "
+                      f"thread{'s' if args.threads > 1 else ''}, "
                       f"median ms of {args.runs - 10} runs: LiteRT.js ({LITERT[0]}, XNNPACK) {results['litert']:.1f}, "
                       f"ONNX Runtime Web ({(ORT / 'VERSION').read_text().strip()}) {results['model']:.1f}, "
                       f"the same with the int8 graph (`export --int8`) {results['int8']:.1f}")
