@@ -39,7 +39,8 @@ const data = new Float32Array(H * W * 3).map(() => Math.random());
 const results = {};
 const litert = await import("./core/dist/index.js");
 await litert.loadLiteRt("./core/wasm/", { threads: true });
-const model = await litert.loadAndCompile("./model.tflite", { accelerator: "wasm", cpuOptions: { numThreads: THREADS } });
+const model = await litert.loadAndCompile("./model.tflite",
+                                          { accelerator: "wasm", cpuOptions: { numThreads: THREADS } });
 let times = [];
 for (let i = 0; i < RUNS; i++) {
   const started = performance.now();

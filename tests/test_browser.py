@@ -246,6 +246,38 @@ def test_the_page_works_as_static_files_with_no_python_server(browser, tmp_path)
         httpd.shutdown()
 
 
+def test_the_live_effect_blends_frame_and_background_by_the_opacity(browser, server_url):
+    """effects.js `composite`: each pixel = background + opacity x (frame - background); the frame itself where the
+    person is certain, the background where the opacity is 0."""
+    page, _ = open_page(browser, server_url)
+    frame = np.random.default_rng(0).integers(0, 256, (48, 64, 3), np.uint8)
+    alpha = np.tile(np.linspace(0, 255, 64).round().astype(np.uint8), (48, 1))
+    drawn = page.evaluate("""async ([data, alphaData, width, height]) => {
+        const { canvas } = await import("./segment.js");
+        const { composite } = await import("./effects.js");
+        const frame = canvas(width, height);
+        const rgb = Uint8ClampedArray.from(atob(data), c => c.charCodeAt(0));
+        const pixels = new Uint8ClampedArray(4 * width * height);
+        for (let i = 0; i < pixels.length; i++) pixels[i] = i % 4 === 3 ? 255 : rgb[3 * (i >> 2) + i % 4];
+        frame.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
+        const alpha = Uint8ClampedArray.from(atob(alphaData), c => c.charCodeAt(0));
+        const out = {};
+        for (const format of ["replace", "blur"]) {
+            const target = composite(frame, pixels, alpha, canvas(width, height), { format, colour: "#00b140" });
+            out[format] = Array.from(target.getContext("2d").getImageData(0, 0, width, height).data);
+        }
+        return out;
+    }""", [base64.b64encode(frame.tobytes()).decode(), base64.b64encode(alpha.tobytes()).decode(), 64, 48])
+    replaced = np.array(drawn["replace"], np.float32).reshape(48, 64, 4)[..., :3]
+    a = alpha[..., None] / 255
+    expected = np.array([0, 177, 64], np.float32) * (1 - a) + frame * a
+    assert np.abs(replaced - expected).max() <= 1
+    blurred = np.array(drawn["blur"], np.float32).reshape(48, 64, 4)[..., :3]
+    assert np.abs(blurred[:, -1] - frame[:, -1]).max() <= 1  # opacity 255: the frame
+    assert np.abs(blurred[:, 0] - frame[:, 0]).mean() > 20  # opacity 0: the blurred background, not the noise
+    page.context.close()
+
+
 def test_the_page_shrinks_a_frame_as_python_does(browser, server_url):
     """A 1920 x 1080 frame shrunk to the letterbox's 224 x 126 by the page (two 2 x 2 halvings, then an area
     average) and by preprocess.resize_image: the same pixels, to a grey level."""

@@ -77,16 +77,27 @@ export function render(format, source, mask, target, options = {}) {
   return target;
 }
 
-// "#rrggbb" -> [r, g, b].
-function rgbOf(colour) {
-  return [1, 3, 5].map((at) => parseInt(colour.slice(at, at + 2), 16));
+const frames = new WeakMap(); // target canvas -> the ImageData its frames are written into, reused
+let solid = null; // the last one-colour background's pixels, and its colour
+
+// The live mode's background pixels (RGBA): blurred (as `render` blurs it), or one colour (options.colour).
+function backgroundPixels(frame, options, width, height) {
+  if (options.format !== "replace") {
+    return background(frame, "blur", options, width, height, true).getContext("2d")
+      .getImageData(0, 0, width, height).data;
+  }
+  const colour = options.colour || "#00b140";
+  if (!solid || solid.colour !== colour || solid.pixels.length !== 4 * width * height) {
+    const context = reused("background read", width, height, true).getContext("2d");
+    context.fillStyle = colour;
+    context.fillRect(0, 0, width, height);
+    solid = { colour, pixels: context.getImageData(0, 0, width, height).data };
+  }
+  return solid.pixels;
 }
 
-const frames = new WeakMap(); // target canvas -> the ImageData its frames are written into, reused
-
-// The live mode's effect: each pixel = background + opacity x (frame - background), the background blurred (as
-// `render` blurs it) or one colour (options.colour), written into `target` at once. pixels: the frame's RGBA;
-// alpha: the person's opacity per pixel (0..255).
+// The live mode's effect: each pixel = background + opacity x (frame - background), written into `target` at once.
+// pixels: the frame's RGBA; alpha: the person's opacity per pixel (0..255).
 export function composite(frame, pixels, alpha, target, options) {
   const { width, height } = frame;
   if (target.width !== width || target.height !== height) {
@@ -100,25 +111,13 @@ export function composite(frame, pixels, alpha, target, options) {
     frames.set(target, image);
   }
   const out = image.data;
-  if (options.format === "replace") {
-    const [r, g, b] = rgbOf(options.colour || "#00b140");
-    for (let i = 0, at = 0; i < alpha.length; i++, at += 4) {
-      const a = alpha[i] / 255;
-      out[at] = r + a * (pixels[at] - r);
-      out[at + 1] = g + a * (pixels[at + 1] - g);
-      out[at + 2] = b + a * (pixels[at + 2] - b);
-      out[at + 3] = 255;
-    }
-  } else {
-    const back = background(frame, "blur", options, width, height, true).getContext("2d")
-      .getImageData(0, 0, width, height).data;
-    for (let i = 0, at = 0; i < alpha.length; i++, at += 4) {
-      const a = alpha[i] / 255;
-      out[at] = back[at] + a * (pixels[at] - back[at]);
-      out[at + 1] = back[at + 1] + a * (pixels[at + 1] - back[at + 1]);
-      out[at + 2] = back[at + 2] + a * (pixels[at + 2] - back[at + 2]);
-      out[at + 3] = 255;
-    }
+  const back = backgroundPixels(frame, options, width, height);
+  for (let i = 0, at = 0; i < alpha.length; i++, at += 4) {
+    const a = alpha[i] / 255;
+    out[at] = back[at] + a * (pixels[at] - back[at]);
+    out[at + 1] = back[at + 1] + a * (pixels[at + 1] - back[at + 1]);
+    out[at + 2] = back[at + 2] + a * (pixels[at + 2] - back[at + 2]);
+    out[at + 3] = 255;
   }
   context.putImageData(image, 0, 0);
   return target;

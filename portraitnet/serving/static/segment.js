@@ -140,13 +140,19 @@ function reflectedIndices(n, r) {
   return indices;
 }
 
-// Typed arrays reused from frame to frame, by role: a live frame's refinement would otherwise allocate a dozen a
-// frame, and the garbage collector's work on them cost more than the arithmetic (4.6 -> 2.4 ms for the
-// coefficients of a 640x480 frame, docs/results.md).
+// Float32Arrays reused from call to call, by role, for the refinement's working values (each call uses them and
+// is done before the next): a live frame's refinement would otherwise allocate a dozen a frame, and the garbage
+// collector's work on them cost more than the arithmetic (4.6 -> 2.4 ms for a 640x480 frame's coefficients,
+// docs/results.md).
 const buffers = {};
-function buffer(role, length, type = Float32Array) {
-  if (!buffers[role] || buffers[role].length !== length) buffers[role] = new type(length);
+function buffer(role, length) {
+  if (!buffers[role] || buffers[role].length !== length) buffers[role] = new Float32Array(length);
   return buffers[role];
+}
+
+// "1 thread", "2 threads".
+function threadsInWords(count) {
+  return `${count} thread${count === 1 ? "" : "s"}`;
 }
 
 // cv2.boxFilter, normalised, BORDER_REFLECT: each pixel's mean over its (2r + 1)^2 window, as running sums, into
@@ -218,9 +224,10 @@ function linearTaps(size, toSize) {
 }
 
 // refine.refined: the probability inside the letterbox, fitted to the grey guide at the network's size, the
-// coefficients upsampled and applied to the photo's grey at full size: the person's opacity (0..255) per pixel, in
-// a buffer that the next call overwrites.
-export function refinedAlpha(probability, box, fitted, pixels, width, height) {
+// coefficients upsampled and applied to the photo's grey at full size: the person's opacity (0..255) per pixel,
+// written into `alpha`.
+export function refinedAlpha(probability, box, fitted, pixels, width, height,
+                             alpha = new Uint8ClampedArray(width * height)) {
   const w = box.fittedWidth, h = box.fittedHeight;
   const inside = buffer("inside", w * h);
   for (let y = 0; y < h; y++) {
@@ -232,7 +239,6 @@ export function refinedAlpha(probability, box, fitted, pixels, width, height) {
   for (let i = 0; i < guide.length; i++) guide[i] = grey[i] / 255;
   const { a, b } = guidedCoefficients(inside, guide, w, h, REFINE_RADIUS, REFINE_EPS);
   const across = linearTaps(w, width), down = linearTaps(h, height);
-  const alpha = buffer("alpha", width * height, Uint8ClampedArray);
   const rowA = buffer("row a", w), rowB = buffer("row b", w); // a and b interpolated down to this output row
   for (let y = 0; y < height; y++) {
     const top = down.low[y] * w, bottom = down.high[y] * w, fy = down.frac[y];
@@ -300,8 +306,7 @@ class OrtRunner {
 
   describe() {
     if (this.provider === "webgpu") return "ONNX Runtime Web, WebGPU";
-    const count = this.ort.env.wasm.numThreads;
-    return `ONNX Runtime Web, WebAssembly, ${count} thread${count === 1 ? "" : "s"}`;
+    return `ONNX Runtime Web, WebAssembly, ${threadsInWords(this.ort.env.wasm.numThreads)}`;
   }
 
   async run(data, height, width) {
@@ -323,7 +328,7 @@ class LiteRtRunner {
   }
 
   describe() {
-    return `LiteRT.js (XNNPACK) in a worker, WebAssembly, ${this.count} thread${this.count === 1 ? "" : "s"}`;
+    return `LiteRT.js (XNNPACK) in a worker, WebAssembly, ${threadsInWords(this.count)}`;
   }
 
   // The .tflite at modelUrl, compiled in the worker (one per page, started the first time); rejects where the
@@ -576,6 +581,7 @@ export class LiveMasks {
     this.previous = null;
     this.thumbnail = null;
     this.thumb = canvas(32, 18);
+    this.alpha = null; // the opacities of the frame last finished, rewritten by the next
   }
 
   sceneCut(source) {
@@ -610,11 +616,14 @@ export class LiveMasks {
     if (this.previous && this.previous.length === smoothed.length && this.strength > 0) {
       const fresh = smoothed;
       smoothed = new Float32Array(fresh.length);
-      for (let i = 0; i < fresh.length; i++) smoothed[i] = (1 - this.strength) * fresh[i] + this.strength * this.previous[i];
+      for (let i = 0; i < fresh.length; i++) {
+        smoothed[i] = (1 - this.strength) * fresh[i] + this.strength * this.previous[i];
+      }
     }
     this.previous = smoothed;
     const pixels = frame.getContext("2d", { willReadFrequently: true }).getImageData(0, 0, width, height).data;
-    const alpha = refinedAlpha(smoothed, box, fitted, pixels, width, height);
+    if (!this.alpha || this.alpha.length !== width * height) this.alpha = new Uint8ClampedArray(width * height);
+    const alpha = refinedAlpha(smoothed, box, fitted, pixels, width, height, this.alpha);
     this.segmenter.lap("refine");
     return { pixels, alpha };
   }
