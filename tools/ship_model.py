@@ -54,11 +54,12 @@ def ship_onnx_and_golden_mask() -> None:
 def ship_live_models() -> None:
     """The shipped checkpoint as .tflite files for the page's live shapes (LiteRT.js runs webcam frames about twice
     as fast as ONNX Runtime Web), and live.json, which ties them to the ONNX graph they match. They need litert-torch
-    (the tflite extra). Without it the old record is removed, so the page runs live frames on ONNX Runtime Web rather
+    (the tflite extra). Without it the old ones are removed, so the page runs live frames on ONNX Runtime Web rather
     than on an older model."""
     record = WEIGHTS / LIVE_RECORD
     if importlib.util.find_spec("litert_torch") is None:
-        record.unlink(missing_ok=True)
+        for path in [record, *(WEIGHTS / live_model_name(shape) for shape in LIVE_SHAPES)]:
+            path.unlink(missing_ok=True)
         print("no live models (litert-torch is not installed): run `python tools/ship_model.py --live-models-only` "
               "where `pip install 'portraitnet[tflite]'` is, or the page runs webcam frames on ONNX Runtime Web")
         return
