@@ -1,5 +1,6 @@
 """The web page in a real browser (headless Chromium): photos and a fake webcam, on the server and in the page
-itself on ONNX Runtime Web, whose masks must match Python's; and the page hosted as plain static files."""
+itself (photos on ONNX Runtime Web, whose masks must match Python's; webcam frames on LiteRT.js in a worker, whose
+probabilities must match ONNX Runtime Web's); and the page hosted as plain static files."""
 
 import base64
 import functools
