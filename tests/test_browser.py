@@ -233,7 +233,7 @@ def test_live_webcam_on_the_server_receives_processed_frames(browser, server_url
 @needs_runtime
 def test_the_page_works_as_static_files_with_no_python_server(browser, tmp_path):
     site = write_site(tmp_path / "site", Segmenter().onnx_path)
-    assert (site / "live-192x224.tflite").is_file() and (site / "live-128x224.tflite").is_file()
+    assert (site / "live-192x224.tflite.gz").is_file() and (site / "live-128x224.tflite.gz").is_file()
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)

@@ -143,10 +143,10 @@ def test_the_live_models_are_served_only_beside_the_graph_they_were_made_from(cl
     shipped = live_models(shipped_model())
     assert sorted(shipped) == sorted(live_model_name(shape) for shape in LIVE_SHAPES), \
         "the shipped live models were not made from the shipped graph: python tools/ship_model.py --live-models-only"
-    served = TestClient(create_app(Segmenter())).get("/live-192x224.tflite")
-    assert served.status_code == 200 and served.content == shipped["live-192x224.tflite"].read_bytes()
-    assert TestClient(create_app(Segmenter())).get("/live-160x224.tflite").status_code == 404  # no such shape
-    assert client.get("/live-192x224.tflite").status_code == 404  # the torch backend's server: no graph, no live model
+    served = TestClient(create_app(Segmenter())).get("/live-192x224.tflite.gz")
+    assert served.status_code == 200 and served.content == shipped["live-192x224.tflite.gz"].read_bytes()
+    assert TestClient(create_app(Segmenter())).get("/live-160x224.tflite.gz").status_code == 404  # no such shape
+    assert client.get("/live-192x224.tflite.gz").status_code == 404  # the torch backend's server: no graph, no live model
     other = tmp_path / "other.onnx"
     other.write_bytes(shipped_model().read_bytes() + b"\0")  # any other bytes: another model
     assert live_models(other) == {}

@@ -17,8 +17,10 @@ and model.json nests the earlier records under "warm_start".
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.util
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,9 @@ def ship_live_models() -> None:
     names = []
     for shape in LIVE_SHAPES:
         names.append(live_model_name(shape))
-        export_tflite(model, WEIGHTS / names[-1], shape)
+        with tempfile.TemporaryDirectory() as tmp:
+            export_tflite(model, Path(tmp) / "live.tflite", shape)
+            write_bytes_atomic(WEIGHTS / names[-1], gzip.compress((Path(tmp) / "live.tflite").read_bytes(), 9, mtime=0))
     made = {"made_from": "portraitnet.onnx", "sha256": file_sha256(WEIGHTS / "portraitnet.onnx"), "files": names,
             "made_with": f"litert-torch {version('litert-torch')}",
             "note": "input (1, H, W, 3) normalised RGB, output (1, H, W) person probability, float32"}

@@ -305,11 +305,11 @@ def create_app(segmenter: Segmenter | None = None, settings: ServerSettings | No
 
     live = live_models(segmenter.onnx_path)
 
-    @app.get("/live-{shape}.tflite", include_in_schema=False)
+    @app.get("/live-{shape}.tflite.gz", include_in_schema=False)
     async def live_model(shape: str) -> Response:
         """The same model as .tflite for the page's webcam frames of one input shape (LiteRT.js runs them), where
         the package has one made from the graph above."""
-        path = live.get(f"live-{shape}.tflite")
+        path = live.get(f"live-{shape}.tflite.gz")
         if path is None:
             return error(404, f"no live model for {shape} made from this server's model: frames run on model.onnx")
         return FileResponse(path, media_type="application/octet-stream")

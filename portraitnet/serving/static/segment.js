@@ -450,7 +450,7 @@ export class BrowserSegmenter {
     if (this.provider === "webgpu") return this.photos;
     const shape = `${box.inputHeight}x${box.inputWidth}`;
     if (!(shape in this.live)) {
-      this.live[shape] = LiteRtRunner.load(`live-${shape}.tflite`).catch((problem) => {
+      this.live[shape] = LiteRtRunner.load(`live-${shape}.tflite.gz`).catch((problem) => {
         console.warn(`live frames of ${shape} run on ONNX Runtime Web:`, problem);
         return null;
       });
