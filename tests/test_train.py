@@ -76,6 +76,24 @@ def test_resume_gives_the_same_state_as_an_uninterrupted_run(synthetic_dataset, 
     assert strip(read_log(tmp_path / "straight" / "log.jsonl")) == strip(read_log(tmp_path / "resumed" / "log.jsonl"))
 
 
+def test_a_run_stopped_by_until_epoch_keeps_its_schedule_and_resumes_as_if_uninterrupted(synthetic_dataset,
+                                                                                       tmp_path):
+    cosine = dict(epochs=3, lr_schedule="cosine", warmup_epochs=1)
+    train(tiny_config(synthetic_dataset, tmp_path / "straight", **cosine), show_progress=False)
+    branch = tiny_config(synthetic_dataset, tmp_path / "stopped", **cosine)
+    summary = train(branch, show_progress=False, until_epoch=2)
+    assert summary["epochs_done"] == 2
+    assert load_checkpoint(tmp_path / "stopped" / "last.pt")["epoch"] == 2
+    train(branch, resume=True, show_progress=False)
+
+    a = load_checkpoint(tmp_path / "straight" / "last.pt")
+    b = load_checkpoint(tmp_path / "stopped" / "last.pt")
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    lrs = lambda run: [r["lr"] for r in read_log(tmp_path / run / "log.jsonl")]
+    assert lrs("straight") == lrs("stopped")
+
+
 def test_training_writes_checkpoints_log_and_curves(synthetic_dataset, tmp_path):
     config = tiny_config(synthetic_dataset, tmp_path / "run", edge_loss=False, consistency_loss=False)
     summary = train(config, show_progress=False)

@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-limit", type=float, default=0.0, metavar="SECONDS",
                         help="stop after the last epoch that fits in SECONDS (the schedule stays that of --epochs; "
                              "--resume goes on)")
+    parser.add_argument("--until-epoch", type=int, default=0, metavar="N",
+                        help="stop after epoch N (the schedule stays that of --epochs; --resume goes on)")
     knobs = parser.add_argument_group("config (defaults shown are the paper's)")
     for field in fields(TrainConfig):
         flag = "--" + field.name.replace("_", "-")
@@ -56,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     if args.time_limit < 0:
         raise ValueError(f"--time-limit must be at least 0 seconds, got {args.time_limit}")
-    summary = train(config, resume=args.resume, show_progress=not args.no_progress, time_limit=args.time_limit)
+    if args.until_epoch < 0:
+        raise ValueError(f"--until-epoch must be at least 0, got {args.until_epoch}")
+    summary = train(config, resume=args.resume, show_progress=not args.no_progress, time_limit=args.time_limit,
+                    until_epoch=args.until_epoch)
     if summary["rank"] == 0:
         print(f"best validation IoU {summary['best_val_iou']:.4f} at epoch {summary['best_epoch']} "
               f"({summary['epochs_done']} of {summary['epochs']} epochs done); model: {summary['out_dir']}/best.pt")

@@ -330,12 +330,14 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def train(config: TrainConfig, resume: bool = False, show_progress: bool = True,
-          time_limit: float = 0.0) -> dict[str, Any]:
+          time_limit: float = 0.0, until_epoch: int = 0) -> dict[str, Any]:
     """Train for config.epochs epochs (continuing from out_dir/last.pt when resume is set).
 
     Writes out_dir/last.pt (full state), out_dir/best.pt (model file of the best validation epoch),
     out_dir/log.jsonl and out_dir/curves.png. Returns a summary. With a time_limit (seconds from this call) the
     run stops after the last epoch that fits, its schedule unchanged: a later call with resume goes on from there.
+    With until_epoch it stops after that epoch, the schedule unchanged too (a branch of a run, trained for a few
+    epochs with one thing changed, is an A/B against the run's own epochs).
     """
     called = time.monotonic()
     config.validate()
@@ -427,6 +429,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True,
         if time_limit and time.monotonic() - called + longest_epoch > time_limit:
             if ddp.is_main:
                 log.info("time limit: stopping after epoch %d of %d (resume to go on)", epoch, config.epochs)
+            break
+        if until_epoch and epoch >= until_epoch:
             break
         lr = config.lr * config.lr_factor(epoch)
         set_lr(optimizer, lr)
