@@ -146,7 +146,8 @@ def test_the_live_models_are_served_only_beside_the_graph_they_were_made_from(cl
     served = TestClient(create_app(Segmenter())).get("/live-192x224.tflite.gz")
     assert served.status_code == 200 and served.content == shipped["live-192x224.tflite.gz"].read_bytes()
     assert TestClient(create_app(Segmenter())).get("/live-160x224.tflite.gz").status_code == 404  # no such shape
-    assert client.get("/live-192x224.tflite.gz").status_code == 404  # the torch backend's server: no graph, no live model
+    # the torch backend's server: no graph, no live model
+    assert client.get("/live-192x224.tflite.gz").status_code == 404
     other = tmp_path / "other.onnx"
     other.write_bytes(shipped_model().read_bytes() + b"\0")  # any other bytes: another model
     assert live_models(other) == {}

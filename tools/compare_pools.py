@@ -14,10 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = (a | b).sum()
-    return float((a & b).sum() / union) if union else 1.0
+from portraitnet.evaluation.metrics import foreground_iou
 
 
 def main() -> None:
@@ -35,7 +32,7 @@ def main() -> None:
             a = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE) > 127
             b = cv2.imread(str(other), cv2.IMREAD_GRAYSCALE) > 127
             changed.append((a != b).mean())
-            ious.append(mask_iou(a, b))
+            ious.append(foreground_iou(a, b))
         print(f"{pool:15s} {len(ious):5d} photos  pixels changing class {100 * np.mean(changed):.2f}%  "
               f"IoU {100 * np.mean(ious):.2f} (5th percentile {100 * np.percentile(ious, 5):.1f})")
 
