@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import matplotlib
 
@@ -14,11 +14,15 @@ import numpy as np  # noqa: E402
 LOSS_TERMS = ("loss", "ce", "ce_textured", "edge", "consistency", "iou")
 
 
-def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
+def plot_curves(records: list[dict[str, Any]], path: Path, reference: Mapping[str, float] | None = None,
+                reference_name: str = "reference") -> None:
     """Loss terms (log scale) and the validation (selection) score, and where a run scores several held-out sets
     each set's IoU, side by side; against samples seen where the records say (a single run), else per epoch. Dashed
     lines where a record's "cycle" changes (a run warm-started from the previous one's model), dotted where
-    validation starts recomputing the average's BatchNorm statistics (scores jump there: docs/training.md)."""
+    validation starts recomputing the average's BatchNorm statistics (scores jump there: docs/training.md).
+    A reference (another model's scores under the records' keys: val_iou, val_iou_<set>) is drawn as flat
+    dash-dotted lines, so that the figure shows where the run stands against, say, the shipped model."""
+    reference = reference or {}
     if not records:
         return
     seen = [r.get("samples_seen") for r in records]
@@ -36,13 +40,22 @@ def plot_curves(records: list[dict[str, Any]], path: Path) -> None:
     ax_loss.legend()
     ious = [100 * r["val_iou"] for r in records]
     ax_iou.plot(xs, ious, label="validation IoU")
+    if "val_iou" in reference:
+        ax_iou.axhline(100 * reference["val_iou"], color="black", linestyle="-.", linewidth=1,
+                       label=f"{reference_name}: {100 * reference['val_iou']:.2f}")
+        ax_iou.legend(fontsize=8)
     if len(ious) >= 20:  # the late epochs are what matters: let the first ones leave the plot
-        ax_iou.set_ylim(max(0.0, float(np.percentile(ious, 10)) - 1), max(ious) + 0.5)
+        levels = ious + ([100 * reference["val_iou"]] if "val_iou" in reference else [])
+        ax_iou.set_ylim(max(0.0, float(np.percentile(ious, 10)) - 1), max(levels) + 0.5)
     ax_iou.set_ylabel("foreground IoU (%)")
     ax_iou.set_title(f"{'selection score' if terms else 'validation IoU'}: best {max(ious):.2f}")
     if terms:
         for term in terms:
-            axes[2].plot(xs, [100 * r.get(term, np.nan) for r in records], label=term.removeprefix("val_iou_"))
+            line, = axes[2].plot(xs, [100 * r.get(term, np.nan) for r in records], label=term.removeprefix("val_iou_"))
+            if term in reference:
+                axes[2].axhline(100 * reference[term], color=line.get_color(), linestyle="-.", linewidth=1)
+        if any(term in reference for term in terms):
+            axes[2].plot([], [], color="black", linestyle="-.", linewidth=1, label=f"{reference_name} (same colours)")
         axes[2].set_ylabel("foreground IoU (%)")
         axes[2].set_title("each held-out set")
         axes[2].legend(fontsize=8)
