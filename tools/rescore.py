@@ -8,10 +8,10 @@ augmented as at the checkpoint's epoch). Prints each validation set's IoU and th
 long run's fall from epoch 13 was traced to stale statistics (docs/runs/long_imagenet/run.txt).
 
 With --curve LOG PNG it also redraws a run's curves with the first checkpoint's scores (as stored) as flat lines,
-to show where the run stands against, say, the shipped model:
+to show where the run stands against, say, the shipped model (docs/runs/anneal_1m):
 
     python tools/rescore.py --config configs/imagenet_pools.toml portraitnet/weights/portraitnet.pt \
-        --curve docs/runs/long_imagenet/log.jsonl docs/runs/long_imagenet/curves_against_shipped.png
+        --curve docs/runs/anneal_1m/log.jsonl docs/runs/anneal_1m/curves_against_shipped.png
 """
 
 from __future__ import annotations
