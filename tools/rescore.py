@@ -64,7 +64,7 @@ def main() -> None:
             score = selection_score(scores["main"], pools, config.pool_weighting)
             terms = "  ".join(f"{name} {100 * iou:.2f}" for name, iou in scores.items())
             print(f"{path} (epoch {epoch}), {label} statistics: selection {100 * score:.2f}  {terms}", flush=True)
-            if not reference:
+            if path == args.checkpoints[0] and label == "stored":  # what --curve draws the run against
                 reference = {"val_iou": score} | {f"val_iou_{name}": iou for name, iou in scores.items()}
     if args.curve:
         log, figure = args.curve
